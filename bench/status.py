@@ -1,0 +1,68 @@
+"""What `python -m bench status` shows: each instance's health, engine, versions, settings and index set."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.database import is_marked, read_meta, table_exists
+from bench.errors import HarnessError
+from bench.instances import InstancePair
+from bench.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
+from bench.server_settings import settings_dict
+
+
+def instance_status(pair: InstancePair) -> list[dict[str, Any]]:
+    statuses = []
+    for inst in pair:
+        entry: dict[str, Any] = {"role": inst.role, "kind": inst.kind, "dsn": inst.safe_dsn}
+        try:
+            with inst.connect() as conn:
+                entry["healthy"] = True
+                entry["server_version"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
+                row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+                entry["timescaledb_version"] = row[0] if row else None
+                entry["engine"] = pair.engine.label
+                entry["marked"] = is_marked(conn)
+                entry["settings"] = {
+                    name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]  # type: ignore[index]
+                    for name in settings_dict(pair.engine.is_timescaledb)
+                }
+                entry["dataset"] = read_meta(conn, "dataset")
+                if table_exists(conn, "agent_events"):
+                    expected = EXPECTED_BEFORE if inst.role == "before" else EXPECTED_AFTER
+                    entry["index_set"] = index_set_report(index_set(conn), expected)
+        except HarnessError as e:
+            entry["healthy"] = False
+            entry["error"] = str(e)
+        statuses.append(entry)
+    return statuses
+
+
+def format_status(statuses: list[dict[str, Any]]) -> str:
+    lines = []
+    for s in statuses:
+        head = f"[{s['role']}] {s['kind']} {s['dsn']}"
+        if not s.get("healthy"):
+            lines += [head, f"  NOT HEALTHY: {s.get('error')}"]
+            continue
+        lines.append(head + "  healthy")
+        lines.append(f"  engine: {s['engine']}")
+        lines.append(f"  PostgreSQL {s['server_version']}, TimescaleDB {s['timescaledb_version'] or 'not installed'}")
+        lines.append("  settings: " + ", ".join(f"{k}={v}" for k, v in s["settings"].items()))
+        dataset = s.get("dataset")
+        if dataset:
+            lines.append(
+                f"  dataset: {dataset.get('rows')} rows, state {dataset.get('state')}, "
+                f"fingerprint {str(dataset.get('fingerprint'))[:12]}"
+            )
+        else:
+            lines.append("  dataset: none loaded (python -m bench load)")
+        idx = s.get("index_set")
+        if idx:
+            lines.append(f"  indexes ({len(idx['indexes'])}):")
+            for d in idx["indexes"]:
+                lines.append(f"    {d['name']} ({', '.join(d['columns'])}) {d['method']}")
+            verdict = "matches the design document" if not idx["differences"] else "DIFFERS from the design document"
+            lines.append(f"  index set {verdict}")
+            lines += [f"    - {d}" for d in idx["differences"]]
+    return "\n".join(lines)
