@@ -9,9 +9,15 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
+from typing import TYPE_CHECKING, Any
 
 from bench.config import ENGINES, HarnessConfig
 from bench.errors import HarnessError
+
+if TYPE_CHECKING:
+    from bench.instances import InstancePair
+    from bench.measure import MeasureSettings
+    from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
 
@@ -19,12 +25,24 @@ EXIT_HARNESS_FAILED = 2
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
     """Options that choose the two instances; every command that touches a server takes them."""
     g = parser.add_argument_group("instances")
-    g.add_argument("--engine", choices=ENGINES, default=None,
-                   help="auto: TimescaleDB when installed, else native daily partitions (env PHASE2_BENCH_ENGINE)")
-    g.add_argument("--pg-bin", type=Path, default=None,
-                   help="directory with initdb/postgres/pg_ctl for the embedded servers (env PHASE2_BENCH_PG_BIN)")
-    g.add_argument("--state-dir", type=Path, default=None,
-                   help="where embedded data directories live (env PHASE2_BENCH_STATE_DIR)")
+    g.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="auto: TimescaleDB when installed, else native daily partitions (env PHASE2_BENCH_ENGINE)",
+    )
+    g.add_argument(
+        "--pg-bin",
+        type=Path,
+        default=None,
+        help="directory with initdb/postgres/pg_ctl for the embedded servers (env PHASE2_BENCH_PG_BIN)",
+    )
+    g.add_argument(
+        "--state-dir",
+        type=Path,
+        default=None,
+        help="where embedded data directories live (env PHASE2_BENCH_STATE_DIR)",
+    )
     g.add_argument("--before-dsn", default=None, help="target an existing server instead (env PHASE2_BEFORE_DSN)")
     g.add_argument("--after-dsn", default=None, help="target an existing server instead (env PHASE2_AFTER_DSN)")
     g.add_argument("--before-port", type=int, default=None, help="port for the embedded before server (default: free)")
@@ -33,8 +51,13 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
 
 def config_from(args: argparse.Namespace) -> HarnessConfig:
     return HarnessConfig.from_env(
-        engine=args.engine, pg_bin=args.pg_bin, state_dir=args.state_dir, before_dsn=args.before_dsn,
-        after_dsn=args.after_dsn, before_port=args.before_port, after_port=args.after_port,
+        engine=args.engine,
+        pg_bin=args.pg_bin,
+        state_dir=args.state_dir,
+        before_dsn=args.before_dsn,
+        after_dsn=args.after_dsn,
+        before_port=args.before_port,
+        after_port=args.after_port,
     )
 
 
@@ -80,10 +103,144 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.get("healthy") for s in statuses) else 1
 
 
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("dataset")
+    g.add_argument("--preset", default=None, help="ci (50k rows), small (500k), default (2M), large (10M), xl (50M)")
+    g.add_argument("--rows", default=None, help="explicit row count, e.g. 2000000, 2M or 500k (overrides --preset)")
+    g.add_argument("--seed", type=int, default=None, help="generator seed (default 42)")
+    g.add_argument("--workers", type=int, default=1, help="COPY connections per instance (for bigger servers)")
+    g.add_argument("--force", action="store_true", help="reload even when the same dataset is already loaded")
+    g.add_argument("--no-progress", action="store_true", help="no progress bars (CI logs)")
+
+
+def add_measure_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("measurement")
+    g.add_argument("-k", "--select", default=None, help="only cases matching this pytest -k expression")
+    g.add_argument("--targets", type=Path, default=None, help="targets TOML (default: bench/targets.toml)")
+    g.add_argument("--warmup", type=int, default=None, help="untimed executions per instance before timing")
+    g.add_argument("--min-rounds", type=int, default=None)
+    g.add_argument("--max-rounds", type=int, default=None)
+    g.add_argument("--budget", type=float, default=None, help="seconds aimed at per parameter and instance")
+    g.add_argument(
+        "--statement-timeout-ms",
+        type=int,
+        default=None,
+        help="a query running longer is recorded as a failure (default 30000)",
+    )
+    g.add_argument("--verbose", action="store_true", help="one line per timed case")
+
+
+def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
+    from generators.shape import SpecError, spec_from_args
+
+    preset = args.preset if args.preset or args.rows else default_preset
+    try:
+        spec = spec_from_args(args.rows, preset, args.seed)
+        spec.validate()
+    except SpecError as e:
+        raise HarnessError(str(e)) from None
+    return spec
+
+
+def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
+    from bench.measure import MeasureSettings
+
+    overrides = {
+        k: v
+        for k, v in {
+            "warmup": args.warmup,
+            "min_rounds": args.min_rounds,
+            "max_rounds": args.max_rounds,
+            "budget_s": args.budget,
+            "statement_timeout_ms": args.statement_timeout_ms,
+        }.items()
+        if v is not None
+    }
+    settings = MeasureSettings(**overrides)
+    if settings.min_rounds < 2 or settings.max_rounds < settings.min_rounds or settings.warmup < 1:
+        raise HarnessError("need --warmup >= 1, --min-rounds >= 2 and --max-rounds >= --min-rounds")
+    if settings.statement_timeout_ms < 1:
+        raise HarnessError("--statement-timeout-ms must be positive")
+    return settings
+
+
+def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> dict[str, Any]:
+    from bench.load import load_dataset
+
+    print(
+        f"dataset: {spec.rows:,} rows, seed {spec.seed}, fingerprint {spec.fingerprint()[:12]}; "
+        f"engine: {pair.engine.label}",
+        flush=True,
+    )
+    report = load_dataset(pair, spec, workers=args.workers, force=args.force, progress=not args.no_progress)
+    print(report.summary(), flush=True)
+    return report.to_dict()
+
+
+def cmd_load(args: argparse.Namespace) -> int:
+    from bench.instances import open_instances
+
+    spec = dataset_spec_from(args)
+    config = config_from(args)
+    with open_instances(config) as pair:
+        _load(args, pair, spec)
+        if args.measure_ceiling:
+            from bench.load_ceiling import measure_ceiling
+
+            print(measure_ceiling(pair, spec, progress=not args.no_progress).summary())
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bench.run import run_benchmark
+    from bench.summary import format_verdict_table
+
+    doc = run_benchmark(config_from(args), measure_settings_from(args), args.targets, args.select, verbose=args.verbose)
+    print("\n" + format_verdict_table(doc))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
+    import time
+
+    from bench.instances import open_instances
+    from bench.run import run_benchmark
+    from bench.summary import format_verdict_table
+
+    started = time.perf_counter()
+    spec = dataset_spec_from(args)
+    settings = measure_settings_from(args)
+    config = config_from(args)
+    with open_instances(config, keep_running=True) as pair:
+        started_here = list(pair.started)
+        try:
+            load_report = _load(args, pair, spec)
+            doc = run_benchmark(config, settings, args.targets, args.select, load_report, args.verbose)
+        finally:
+            if started_here and not config.external:
+                from bench.instances import stop_embedded
+
+                stop_embedded(config)
+    print("\n" + format_verdict_table(doc))
+    print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
+    try:
+        from bench.report import write_report
+
+        paths = write_report(doc)
+        print("report: " + ", ".join(str(p) for p in paths))
+    except ImportError:
+        pass
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start both embedded instances (or check the DSN targets) and leave them running"),
     "down": (cmd_down, "stop the embedded instances"),
     "status": (cmd_status, "health, engine, versions, settings and index sets of both instances"),
+    "load": (cmd_load, "generate the dataset and load it into both instances (skipped when already loaded)"),
+    "run": (cmd_run, "time the query suites on the loaded instances, measure storage, judge every promise"),
+    "bench": (cmd_bench, "everything: instances, load, suites, storage, verdicts, report"),
 }
 
 
@@ -96,6 +253,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
+        if name in ("load", "bench"):
+            add_dataset_options(p)
+        if name == "load":
+            p.add_argument(
+                "--measure-ceiling",
+                action="store_true",
+                help="also compare the streaming load with the server's own COPY FROM file",
+            )
+        if name in ("run", "bench"):
+            add_measure_options(p)
     return parser
 
 
@@ -114,5 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_HARNESS_FAILED
     except KeyboardInterrupt:
-        print("interrupted: servers started by this command were stopped; nothing half-done is kept", file=sys.stderr)
+        print(
+            "interrupted: servers started by this command were stopped; nothing half-done is kept",
+            file=sys.stderr,
+        )
         return 130

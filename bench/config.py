@@ -46,8 +46,7 @@ class HarnessConfig:
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
             raise HarnessError(
-                f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)} "
-                f"(--engine or {ENV_ENGINE})"
+                f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)} (--engine or {ENV_ENGINE})"
             )
         if (self.before_dsn is None) != (self.after_dsn is None):
             raise HarnessError(

@@ -6,6 +6,7 @@ from typing import Any
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.types.json import Jsonb
 
 from bench.config import SCHEMA_DIR
 from bench.errors import HarnessError, UnsafeTargetError
@@ -21,7 +22,7 @@ def redact_dsn(dsn: str) -> str:
         return "<unparseable DSN>"
     if "password" in parts:
         parts["password"] = "***"
-    return make_conninfo(**{k: v for k, v in parts.items() if v is not None})
+    return make_conninfo("", **{k: v for k, v in parts.items() if v is not None})
 
 
 def connect(dsn: str, role: str, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
@@ -60,7 +61,7 @@ def ensure_marked(conn: psycopg.Connection[Any], role: str, dsn: str) -> None:
             f"marker: the harness only modifies databases it created. Point it at an empty database (for "
             f"example `createdb agent_bench_{role}`) or use the embedded instances."
         )
-    conn.execute((SCHEMA_DIR / "harness_marker.sql").read_text())  # type: ignore[arg-type]
+    conn.execute((SCHEMA_DIR / "harness_marker.sql").read_text())
 
 
 def is_marked(conn: psycopg.Connection[Any]) -> bool:
@@ -81,7 +82,7 @@ def write_meta(conn: psycopg.Connection[Any], key: str, value: Any) -> None:
     conn.execute(
         f"INSERT INTO {MARKER_TABLE} (key, value, updated_at) VALUES (%s, %s, now()) "
         "ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()",
-        [key, psycopg.types.json.Jsonb(value)],
+        [key, Jsonb(value)],
     )
 
 

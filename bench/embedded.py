@@ -66,7 +66,7 @@ class ServiceAccount:
     def run(self, cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
         if self.is_other_user:
             kwargs.update(user=self.uid, group=self.gid, extra_groups=[])
-        return subprocess.run(cmd, capture_output=True, text=True, cwd="/", **kwargs)  # type: ignore[call-overload, no-any-return]
+        return subprocess.run(cmd, capture_output=True, text=True, cwd="/", **kwargs)  # type: ignore[call-overload]
 
     def make_dir(self, path: Path) -> None:
         """Create `path` owned by the account, and make sure it can reach it through every parent."""
@@ -147,10 +147,18 @@ class EmbeddedServer:
         self.account.make_dir(self.socket_dir)
         if self.initialized:
             return
-        result = self.account.run([
-            self.binaries.path("initdb"), "-D", str(self.data_dir), f"--username={SUPERUSER}", "--auth=trust",
-            "--encoding=UTF8", "--locale=C.UTF-8", "--no-instructions",
-        ])
+        result = self.account.run(
+            [
+                self.binaries.path("initdb"),
+                "-D",
+                str(self.data_dir),
+                f"--username={SUPERUSER}",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ]
+        )
         if result.returncode != 0:
             raise HarnessError(f"initdb for the {self.name} instance failed:\n{result.stderr.strip()}")
         conf = self.data_dir / "postgresql.conf"
@@ -177,8 +185,17 @@ class EmbeddedServer:
             os.chown(conf_path, self.account.uid, self.account.gid)
         # Its own session: a Ctrl-C in the terminal reaches the harness, which then stops the server cleanly.
         result = self.account.run(
-            [self.binaries.path("pg_ctl"), "start", "-D", str(self.data_dir), "-l", str(self.log_file),
-             "-w", "-t", "120"],
+            [
+                self.binaries.path("pg_ctl"),
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "120",
+            ],
             start_new_session=True,
         )
         if result.returncode != 0:

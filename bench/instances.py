@@ -88,7 +88,10 @@ def _external_timescaledb(conn: psycopg.Connection[Any]) -> bool:
 
 def _open_external(config: HarnessConfig) -> InstancePair:
     assert config.before_dsn is not None and config.after_dsn is not None
-    instances = [Instance("before", config.before_dsn, "external"), Instance("after", config.after_dsn, "external")]
+    instances = [
+        Instance("before", config.before_dsn, "external"),
+        Instance("after", config.after_dsn, "external"),
+    ]
     available = []
     for inst in instances:
         with inst.connect() as conn:

@@ -79,7 +79,7 @@ def run_file(conn: psycopg.Connection[Any], path: Path, state_on_failure: str) -
     for index, statement in enumerate(read_statements(path), start=1):
         started = time.perf_counter()
         try:
-            conn.execute(statement)  # type: ignore[arg-type]
+            conn.execute(statement)
         except psycopg.Error as e:
             raise MigrationError(path.name, index, statement, str(e), state_on_failure) from e
         timings.append(time.perf_counter() - started)
@@ -138,10 +138,13 @@ def apply_migration(conn: psycopg.Connection[Any], path: Path = MIGRATION_FILE) 
         for index, statement in enumerate(statements, start=1):
             started = time.perf_counter()
             try:
-                conn.execute(statement)  # type: ignore[arg-type]
+                conn.execute(statement)
             except psycopg.Error as e:
                 raise MigrationError(
-                    path.name, index, statement, str(e),
+                    path.name,
+                    index,
+                    statement,
+                    str(e),
                     "rolled back: the instance still has its pre-migration schema and indexes",
                 ) from e
             steps.append({"statement": index, "sql": statement, "seconds": time.perf_counter() - started})

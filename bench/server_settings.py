@@ -17,22 +17,41 @@ class Setting:
 
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
-    Setting("shared_buffers", "1GB",
-            "holds the hot indexes of the default 2M-row dataset; two instances share the 24 GiB machine"),
+    Setting(
+        "shared_buffers",
+        "1GB",
+        "holds the hot indexes of the default 2M-row dataset; two instances share the 24 GiB machine",
+    ),
     Setting("effective_cache_size", "8GB", "what the OS page cache can really hold for one instance"),
     Setting("work_mem", "64MB", "sorts and bitmaps of the aggregate and control cases stay in memory"),
-    Setting("maintenance_work_mem", "1GB", "index builds after the bulk load (the GIN index above all) do not spill"),
-    Setting("random_page_cost", "1.1",
-            "SSD storage; the default 4.0 models spinning disks and biases plans toward sequential scans"),
-    Setting("max_parallel_workers_per_gather", "0",
-            "2 cores are shared by the client and the server; parallel workers would add variance, not speed"),
+    Setting(
+        "maintenance_work_mem",
+        "1GB",
+        "index builds after the bulk load (the GIN index above all) do not spill",
+    ),
+    Setting(
+        "random_page_cost",
+        "1.1",
+        "SSD storage; the default 4.0 models spinning disks and biases plans toward sequential scans",
+    ),
+    Setting(
+        "max_parallel_workers_per_gather",
+        "0",
+        "2 cores are shared by the client and the server; parallel workers would add variance, not speed",
+    ),
     Setting("max_parallel_maintenance_workers", "0", "index build times are comparable run to run"),
-    Setting("jit", "off",
-            "JIT compilation costs milliseconds on short timeline queries and varies run to run; "
-            "the application's OLTP queries should not pay it"),
-    Setting("autovacuum", "off",
-            "the harness runs VACUUM ANALYZE explicitly after each load, so statistics and the visibility map "
-            "are identical on both instances and no background vacuum runs under a timed query"),
+    Setting(
+        "jit",
+        "off",
+        "JIT compilation costs milliseconds on short timeline queries and varies run to run; "
+        "the application's OLTP queries should not pay it",
+    ),
+    Setting(
+        "autovacuum",
+        "off",
+        "the harness runs VACUUM ANALYZE explicitly after each load, so statistics and the visibility map "
+        "are identical on both instances and no background vacuum runs under a timed query",
+    ),
     Setting("wal_level", "minimal", "bulk loads into a table created in the same transaction skip WAL"),
     Setting("max_wal_senders", "0", "required by wal_level=minimal"),
     Setting("max_wal_size", "8GB", "no forced checkpoint in the middle of a bulk load"),

@@ -181,9 +181,7 @@ def bootstrap_speedup_interval(
     ]
     n_params = len(parameters)
     # Work in logs: the geometric mean of ratios is the exp of the mean of log ratios.
-    point_log_ratios = np.array(
-        [np.log(np.median(before) / np.median(after)) for before, after in parameters]
-    )
+    point_log_ratios = np.array([np.log(np.median(before) / np.median(after)) for before, after in parameters])
     point = float(np.exp(point_log_ratios.mean()))
 
     rng = np.random.default_rng(seed)
@@ -222,9 +220,7 @@ def ratio_interval(
 
     For deterministic figures such as one size per instance, low == high == point.
     """
-    return bootstrap_speedup_interval(
-        [(before_values, after_values)], n_boot=n_boot, confidence=confidence, seed=seed
-    )
+    return bootstrap_speedup_interval([(before_values, after_values)], n_boot=n_boot, confidence=confidence, seed=seed)
 
 
 def _resampled_log_median_ratios(

@@ -6,7 +6,7 @@ from typing import Any
 
 from bench.database import is_marked, read_meta, table_exists
 from bench.errors import HarnessError
-from bench.instances import InstancePair
+from bench.instances import TIMESCALEDB, InstancePair
 from bench.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
 from bench.server_settings import settings_dict
 
@@ -47,7 +47,9 @@ def format_status(statuses: list[dict[str, Any]]) -> str:
             continue
         lines.append(head + "  healthy")
         lines.append(f"  engine: {s['engine']}")
-        lines.append(f"  PostgreSQL {s['server_version']}, TimescaleDB {s['timescaledb_version'] or 'not installed'}")
+        # On the TimescaleDB engine the extension exists in a database only once agent_events was created there.
+        absent = "not yet created in this database" if s["engine"] == TIMESCALEDB.label else "not installed"
+        lines.append(f"  PostgreSQL {s['server_version']}, TimescaleDB {s['timescaledb_version'] or absent}")
         lines.append("  settings: " + ", ".join(f"{k}={v}" for k, v in s["settings"].items()))
         dataset = s.get("dataset")
         if dataset:

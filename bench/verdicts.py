@@ -116,9 +116,7 @@ def load_targets(path: Path | None = None) -> Targets:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         # tomllib's message ends with "(at line L, column C)", which is where to look.
-        raise TargetsError(
-            f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)"
-        ) from err
+        raise TargetsError(f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)") from err
     return _parse_targets(document, path)
 
 
@@ -418,10 +416,7 @@ def max_verdict(promise: Promise, value: float | None, failure: str = "") -> Ver
     """Judge a max promise from its deterministic metric (None when it could not be measured)."""
     if promise.kind != "max" or promise.max is None:
         raise ValueError(f"promise {promise.name!r} is of kind {promise.kind!r}, not max")
-    if value is None:
-        evidence = _failure_evidence(failure)
-    else:
-        evidence = f"{promise.metric} {value:.3g} (limit {promise.max:g})"
+    evidence = _failure_evidence(failure) if value is None else f"{promise.metric} {value:.3g} (limit {promise.max:g})"
     return Verdict(
         promise=promise.name,
         kind=promise.kind,
@@ -438,9 +433,7 @@ def max_verdict(promise: Promise, value: float | None, failure: str = "") -> Ver
     )
 
 
-def control_verdict(
-    case: str, estimate: SpeedupEstimate | None, targets: Targets, failure: str = ""
-) -> Verdict:
+def control_verdict(case: str, estimate: SpeedupEstimate | None, targets: Targets, failure: str = "") -> Verdict:
     """Judge one control case against the targets' tolerance (None estimate when the case failed)."""
     threshold = control_threshold(targets.control_tolerance_pct)
     low, high, point = _estimate_figures(estimate)
@@ -476,9 +469,7 @@ def _estimate_figures(estimate: SpeedupEstimate | None) -> tuple[float | None, f
 
 
 def _failure_evidence(failure: str) -> str:
-    return (
-        f"measurement failed: {failure}" if failure else "measurement failed: failed or timed-out executions"
-    )
+    return f"measurement failed: {failure}" if failure else "measurement failed: failed or timed-out executions"
 
 
 def _confidence(estimate: SpeedupEstimate) -> str:

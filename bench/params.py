@@ -1,0 +1,98 @@
+"""Sampling query parameters from the loaded data across the range of selectivity, with a fixed seed."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import psycopg
+
+from bench.cases import QUERIES_DIR, Case
+
+# Where in the distribution of matched rows each parameter comes from: rare/small to common/large.
+QUANTILE_SLOTS: tuple[tuple[str, float], ...] = (
+    ("q05", 0.05),
+    ("q25", 0.25),
+    ("q50", 0.50),
+    ("q75", 0.75),
+    ("q95", 0.95),
+    ("max", 1.0),
+)
+# Controls only need a common and a rare value to show they did not move.
+CONTROL_SLOTS: tuple[tuple[str, float], ...] = (("rare", 0.0), ("common", 1.0))
+
+
+@dataclass(frozen=True)
+class ParamSample:
+    label: str
+    params: dict[str, Any]
+    value: Any
+    candidates_matched: int  # rows the sampler counted for this value
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "params": _jsonable(self.params),
+            "value": _jsonable(self.value),
+            "candidates_matched": self.candidates_matched,
+        }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def slots_for(case: Case) -> tuple[tuple[str, float], ...]:
+    if case.sampler == "none":
+        return (("all", 1.0),)
+    return QUANTILE_SLOTS if case.kind == "promise" else CONTROL_SLOTS
+
+
+def _params_for(sampler: str, value: Any, now: datetime) -> dict[str, Any]:
+    params: dict[str, Any] = {"now": now}
+    if sampler.startswith("session"):
+        params["session_id"] = value
+    elif sampler.startswith("project"):
+        params["project_id"] = int(value)
+    elif sampler.startswith("file_path"):
+        params["file_path_doc"] = json.dumps({"filePath": value})
+    elif sampler == "tags":
+        params["tags"] = [value]
+    elif sampler != "none":
+        params[sampler] = value
+    return params
+
+
+def pick_quantile(rows: list[tuple[Any, int]], q: float, rng: np.random.Generator) -> tuple[Any, int]:
+    """The candidate at quantile q of matched rows; among ties, a seeded random one."""
+    counts = np.array([r[1] for r in rows])
+    target = counts[round(q * (len(rows) - 1))]
+    tied = np.flatnonzero(counts == target)
+    return rows[int(rng.choice(tied))]
+
+
+def sample_params(
+    conn: psycopg.Connection[Any], case: Case, now: datetime, seed: int, cache: dict[str, list[Any]]
+) -> list[ParamSample]:
+    slots = slots_for(case)
+    if case.sampler == "none":
+        return [ParamSample("all", _params_for("none", None, now), None, 0)]
+    if case.sampler not in cache:
+        sql_text = (QUERIES_DIR / "params" / f"{case.sampler}.sql").read_text()
+        cache[case.sampler] = [(v, int(n)) for v, n in conn.execute(sql_text, {"now": now}).fetchall()]
+    rows = cache[case.sampler]
+    if not rows:
+        return []
+    rng = np.random.default_rng([seed, sum(map(ord, case.name))])
+    samples = []
+    for label, q in slots:
+        value, matched = pick_quantile(rows, q, rng)
+        samples.append(ParamSample(label, _params_for(case.sampler, value, now), value, matched))
+    return samples
