@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
+# Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
+DEFAULT_SUITES = ("compatibility", "write_cost", "migration", "compression")
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -128,6 +130,23 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         help="a query running longer is recorded as a failure (default 30000)",
     )
     g.add_argument("--verbose", action="store_true", help="one line per timed case")
+    g.add_argument(
+        "--suites",
+        default=None,
+        help="comma-separated extra suites after the query timings (`--suites list` shows them); "
+        "`make bench` runs the default set",
+    )
+
+
+def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list[str]:
+    from bench.suites import SUITES, registry  # noqa: F401  (registers the suites)
+
+    if args.suites == "list":
+        print("\n".join(f"{name:20s} {desc}" for name, (_, desc) in SUITES.items()) or "no extra suites")
+        raise SystemExit(0)
+    if args.suites is None:
+        return [s for s in default if s in SUITES]
+    return [s.strip() for s in args.suites.split(",") if s.strip()]
 
 
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
@@ -216,7 +235,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
         started_here = list(pair.started)
         try:
             load_report = _load(args, pair, spec)
-            doc = run_benchmark(config, settings, args.targets, args.select, load_report, args.verbose)
+            doc = run_benchmark(
+                config,
+                settings,
+                args.targets,
+                args.select,
+                load_report,
+                args.verbose,
+                suites=suites_from(args, DEFAULT_SUITES),
+            )
         finally:
             if started_here and not config.external:
                 from bench.instances import stop_embedded

@@ -112,6 +112,7 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
         "no:cacheprovider",
         f"--benchmark-json={ctx.run_dir / 'pytest-benchmark.json'}",
         "--benchmark-columns=min,median,max,rounds",
+        "--benchmark-disable-gc",
         "--benchmark-sort=name",
         "-o",
         "console_output_style=count",
@@ -129,7 +130,38 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
         raise HarnessError(f"the query suite did not complete (pytest exit code {int(code)}); see the output above")
 
 
-def finalize(ctx: RunContext, load_report: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
+    """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
+    from bench.suites import SUITES, SuiteContext, load_suite
+
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
+    sections: dict[str, Any] = {}
+    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
+    for name in names:
+        if progress:
+            print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
+        started = time.perf_counter()
+        try:
+            sections[name] = load_suite(name)(suite_ctx)
+        except HarnessError as e:
+            sections[name] = {
+                "name": name,
+                "title": SUITES[name][1],
+                "skipped": None,
+                "failed": str(e),
+                "verdicts": [],
+                "records": {},
+                "notes": [],
+            }
+        sections[name]["duration_s"] = time.perf_counter() - started
+    return sections
+
+
+def finalize(
+    ctx: RunContext, load_report: dict[str, Any] | None = None, suites: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Assemble, judge and write the results document from the records the suite left in the run folder."""
     records: dict[str, list[dict[str, Any]]] = {}
     for path in sorted((ctx.run_dir / "cases").glob("*.json")):
@@ -164,6 +196,7 @@ def finalize(ctx: RunContext, load_report: dict[str, Any] | None = None) -> dict
         "storage": storage,
         "verdicts": [v.to_dict() for v in verdicts],
         "index_sets": index_sets,
+        "suites": suites or {},
         "extra": ctx.extra,
     }
     write_results(doc, ctx.run_dir)
@@ -177,11 +210,14 @@ def run_benchmark(
     select: str | None = None,
     load_report: dict[str, Any] | None = None,
     verbose: bool = False,
+    suites: list[str] | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path) as ctx:
         run_cases(ctx, select, verbose)
-        doc = finalize(ctx, load_report)
+        sections = run_suites(ctx, config, suites) if suites else {}
+        doc = finalize(ctx, load_report, sections)
     doc["extra"]["suite_wall_s"] = time.perf_counter() - started
+    doc["extra"]["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
     write_results(doc, Path(ctx.run_dir))
     return doc

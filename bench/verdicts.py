@@ -27,13 +27,15 @@ SpeedupRangeJudgement = Literal["below", "within", "above", "inconclusive", "fai
 MaxJudgement = Literal["met", "not met", "inconclusive", "failed"]
 ControlJudgement = Literal["ok", "regression", "improved", "inconclusive", "failed"]
 
-_TOP_LEVEL_KEYS = frozenset({"schema", "promises", "controls"})
+_TOP_LEVEL_KEYS = frozenset({"schema", "promises", "controls", "gate"})
 _COMMON_PROMISE_KEYS = frozenset({"kind", "gated", "reason", "source"})
 _PROMISE_KEYS: dict[str, frozenset[str]] = {
     "speedup_range": _COMMON_PROMISE_KEYS | {"cases", "expected_min", "expected_max"},
     "max": _COMMON_PROMISE_KEYS | {"metric", "max"},
 }
 _CONTROL_KEYS = frozenset({"tolerance_pct", "gated", "reason"})
+_GATE_KEYS = frozenset({"plan_assertions", "baseline_tolerance_pct"})
+DEFAULT_BASELINE_TOLERANCE_PCT = 15.0
 # Shown in error messages so the fix can be copied.
 _EXAMPLES = {
     "kind": 'kind = "speedup_range"',
@@ -46,6 +48,8 @@ _EXAMPLES = {
     "reason": 'reason = "why this promise is reported but not gated"',
     "source": 'source = "PHASE2_IMPLEMENTATION.md: ..."',
     "tolerance_pct": "tolerance_pct = 10.0",
+    "plan_assertions": "plan_assertions = true",
+    "baseline_tolerance_pct": "baseline_tolerance_pct = 15.0",
     "schema": f"schema = {TARGETS_SCHEMA}",
 }
 
@@ -84,6 +88,10 @@ class Targets:
     controls_gated: bool
     path: Path
     controls_reason: str = ""
+    # [gate]: whether a promise case whose after plan skips its index fails the gate, and how far a ratio
+    # may fall behind a baseline run before it does (bench/gate.py).
+    plan_assertions: bool = True
+    baseline_tolerance_pct: float = DEFAULT_BASELINE_TOLERANCE_PCT
 
     def promise(self, name: str) -> Promise:
         for promise in self.promises:
@@ -99,6 +107,10 @@ class Targets:
             "control_tolerance_pct": self.control_tolerance_pct,
             "controls_gated": self.controls_gated,
             "controls_reason": self.controls_reason,
+            "gate": {
+                "plan_assertions": self.plan_assertions,
+                "baseline_tolerance_pct": self.baseline_tolerance_pct,
+            },
         }
 
 
@@ -142,13 +154,37 @@ def _parse_targets(document: Mapping[str, Any], path: Path) -> Targets:
     if tolerance_pct < 0:
         _fail(path, "controls.tolerance_pct", f"is negative ({tolerance_pct})", "use a percentage >= 0")
     gated, reason = _gating(controls, "controls", path)
+    plan_assertions, baseline_tolerance_pct = _parse_gate(document.get("gate", {}), path)
     return Targets(
         promises=promises,
         control_tolerance_pct=tolerance_pct,
         controls_gated=gated,
         path=path,
         controls_reason=reason,
+        plan_assertions=plan_assertions,
+        baseline_tolerance_pct=baseline_tolerance_pct,
     )
+
+
+def _parse_gate(table: Any, path: Path) -> tuple[bool, float]:
+    """The optional [gate] table; without it, plans are asserted and the baseline tolerance is 15%."""
+    if not isinstance(table, dict):
+        _fail(path, "gate", "must be a table", f"write it as [gate] with {_EXAMPLES['plan_assertions']}")
+    _reject_unknown_keys(table, _GATE_KEYS, "gate", path)
+    plan_assertions = table.get("plan_assertions", True)
+    if not isinstance(plan_assertions, bool):
+        _fail(
+            path,
+            "gate.plan_assertions",
+            f"must be true or false, got {plan_assertions!r}",
+            f"write {_EXAMPLES['plan_assertions']}",
+        )
+    tolerance_pct = DEFAULT_BASELINE_TOLERANCE_PCT
+    if "baseline_tolerance_pct" in table:
+        tolerance_pct = _number(table, "baseline_tolerance_pct", "gate", path)
+        if tolerance_pct < 0:
+            _fail(path, "gate.baseline_tolerance_pct", f"is negative ({tolerance_pct})", "use a percentage >= 0")
+    return plan_assertions, tolerance_pct
 
 
 def _parse_promise(name: str, table: Any, path: Path) -> Promise:
