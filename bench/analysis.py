@@ -79,7 +79,10 @@ def judge(cases: list[dict[str, Any]], storage: dict[str, Any] | None, targets: 
             continue
         measured = [by_name[n] for n in promise.cases if n in by_name]
         if not measured:
-            verdicts.append(speedup_range_verdict(promise, None, 0, "not measured in this run"))
+            skipped = speedup_range_verdict(promise, None, 0, "not measured in this run")
+            verdicts.append(
+                _replace(skipped, verdict="not measured", evidence="its cases were not selected in this run")
+            )
             continue
         failures = "; ".join(f"{c['name']}: {c['failures']}" for c in measured if c["failures"])
         estimate = None

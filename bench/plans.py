@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -83,7 +84,7 @@ def capture_plan(conn: psycopg.Connection[Any], sql_text: str, params: dict[str,
     """One untimed EXPLAIN ANALYZE execution; its instrumentation never touches the timed figures."""
     row = conn.execute(EXPLAIN_PREFIX + sql_text, params).fetchone()
     assert row is not None
-    plan = row[0]
+    plan = json.loads(row[0]) if isinstance(row[0], str) else row[0]  # text when json loads as text
     return plan if isinstance(plan, list) else [plan]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from psycopg.types.string import TextLoader
 
 from bench.analysis import analyze_case, judge
 from bench.cases import Case, load_cases
@@ -63,7 +64,18 @@ def _timing_connection(pair: InstancePair, role: str, timeout_ms: int) -> psycop
     # beside it; psycopg would otherwise switch to a prepared (possibly generic) plan after 5 executions.
     conn = pair.by_role(role).connect(prepare_threshold=None)
     conn.execute(f"SET statement_timeout = {int(timeout_ms)}")
+    receive_as_text(conn)
     return conn
+
+
+# Timed queries receive every row, but values whose Python decoding is costly (JSON parsing above all) stay
+# text: that client-side cost is identical on both instances and would only dilute the server's difference.
+TEXT_LOADED_TYPES = ("jsonb", "json", "uuid", "timestamptz", "text[]", "uuid[]")
+
+
+def receive_as_text(conn: psycopg.Connection[Any]) -> None:
+    for name in TEXT_LOADED_TYPES:
+        conn.adapters.register_loader(name, TextLoader)
 
 
 @contextlib.contextmanager

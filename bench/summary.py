@@ -22,10 +22,18 @@ def verdict_rows(doc: dict[str, Any]) -> list[list[str]]:
             measured = "-" if v["point"] is None else f"{v['point']:.1f}%"
         elif v["kind"] == "control":
             expected = f">= {_fmt_ratio(v['bound'])}x"
-            measured = f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
+            measured = (
+                "-"
+                if v["point"] is None
+                else f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
+            )
         else:
             expected = f"{v['expected_min']:g}-{v['expected_max']:g}x"
-            measured = f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
+            measured = (
+                "-"
+                if v["point"] is None
+                else f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
+            )
         gated = "gated" if v["gated"] else "reported"
         rows.append([v["promise"], expected, measured, v["verdict"].upper(), gated, v["evidence"]])
         for name in promises.get(v["promise"], {}).get("cases", []):
