@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
-from generators.copy_format import COLUMNS, generate_copy_chunks
 from tqdm import tqdm
 
 from bench.config import SCHEMA_DIR
@@ -26,6 +25,7 @@ from bench.database import read_meta, write_meta
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
 from bench.schema import apply_migration, create_indexes_before, create_table
+from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 
 COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
@@ -286,3 +286,21 @@ def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[
             f"is not the requested one ({spec.rows} rows): run `python -m bench load` with the same options"
         )
     return dict(metas[0])
+
+
+def spec_at_rows(recorded: dict[str, Any], rows: int) -> DatasetSpec:
+    """The loaded dataset's spec (as `DatasetSpec.to_dict` recorded it) at another row count, for suites that
+    rebuild it. A project count derived from rows is derived again (events per project keep their shape);
+    an explicit one is scaled with the rows. At the same row count the fingerprint is unchanged."""
+    knobs = {**recorded, "reference_instant": datetime.fromisoformat(recorded["reference_instant"])}
+    derived = DatasetSpec(**{**knobs, "projects": None}).project_count
+    if knobs["projects"] == derived:
+        knobs["projects"] = None
+    elif rows != knobs["rows"]:
+        knobs["projects"] = max(1, round(knobs["projects"] * rows / knobs["rows"]))
+    spec = DatasetSpec(**{**knobs, "rows": rows})
+    try:
+        spec.validate()
+    except ValueError as e:
+        raise HarnessError(f"cannot rebuild the dataset at {rows:,} rows: {e}") from None
+    return spec

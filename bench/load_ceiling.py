@@ -10,7 +10,6 @@ import os
 import time
 from dataclasses import dataclass
 
-from generators.copy_format import generate_copy_chunks
 from psycopg import sql
 
 from bench.database import connect, ensure_marked
@@ -18,6 +17,7 @@ from bench.errors import HarnessError
 from bench.instances import Instance, InstancePair
 from bench.load import COPY_SQL, _stream
 from bench.schema import create_table
+from generators.copy_format import generate_copy_chunks
 from generators.shape import DatasetSpec
 
 SCRATCH_DB = "phase2_bench_ceiling"
