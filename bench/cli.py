@@ -219,36 +219,42 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
-    import time
-
+def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
+    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
     from bench.instances import open_instances
     from bench.run import run_benchmark
-    from bench.summary import format_verdict_table
 
-    started = time.perf_counter()
-    spec = dataset_spec_from(args)
+    spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
         started_here = list(pair.started)
         try:
             load_report = _load(args, pair, spec)
-            doc = run_benchmark(
+            return run_benchmark(
                 config,
                 settings,
                 args.targets,
                 args.select,
                 load_report,
                 args.verbose,
-                suites=suites_from(args, DEFAULT_SUITES),
+                suites=suites_from(args, default_suites),
             )
         finally:
             if started_here and not config.external:
                 from bench.instances import stop_embedded
 
                 stop_embedded(config)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
+    import time
+
+    from bench.summary import format_verdict_table
+
+    started = time.perf_counter()
+    doc = _benchmark(args, "default", DEFAULT_SUITES)
     print("\n" + format_verdict_table(doc))
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
     try:
@@ -261,6 +267,92 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_gate_options(parser: argparse.ArgumentParser) -> None:
+    g = parser.add_argument_group("gate")
+    g.add_argument(
+        "--results",
+        default=None,
+        help="judge this results document (results.json, its run folder, a run id or `latest`) instead of running",
+    )
+    g.add_argument(
+        "--baseline",
+        default=None,
+        help="results document of the base branch: fail when speedup ratios or storage overhead regressed from it",
+    )
+    g.add_argument(
+        "--baseline-tolerance-pct",
+        type=float,
+        default=None,
+        help="how far a ratio may fall below the baseline (default: [gate] baseline_tolerance_pct, 15)",
+    )
+    g.add_argument("--junit", type=Path, default=None, help="JUnit XML report (default: <run dir>/gate-junit.xml)")
+    g.add_argument(
+        "--markdown",
+        type=Path,
+        default=None,
+        help="write the Markdown summary here too (it is always appended to $GITHUB_STEP_SUMMARY when set)",
+    )
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    """A short benchmark (the ci preset) or an existing run, judged by bench/gate.py: 0 pass, 1 a check failed."""
+    from bench.config import RUNS_DIR
+    from bench.gate import (
+        evaluate,
+        format_gate_table,
+        gate_failed,
+        judged_against,
+        markdown_summary,
+        write_junit,
+        write_markdown,
+    )
+    from bench.results import load_results, resolve_run
+    from bench.verdicts import load_targets
+
+    # Everything that can be refused is checked before the benchmark spends minutes on it.
+    targets = load_targets(args.targets)
+    if args.baseline_tolerance_pct is not None and not args.baseline_tolerance_pct >= 0:
+        raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
+    baseline = load_results(args.baseline) if args.baseline else None
+    if args.results:
+        if args.preset or args.rows or args.select or args.suites:
+            raise HarnessError("--results judges an existing run: --preset, --rows, -k and --suites apply to a new run")
+        path = resolve_run(args.results)
+        doc = load_results(path)
+        run_dir = path.parent
+    else:
+        doc = _benchmark(args, "ci", ())
+        run_dir = RUNS_DIR / doc["run_id"]
+    if not judged_against(doc, targets):
+        print(f"note: the run was judged against other targets; its samples are judged again against {targets.path}")
+    checks = evaluate(doc, targets, baseline, args.baseline_tolerance_pct)
+    print("\n" + format_gate_table(checks))
+    written = [write_junit(checks, args.junit or run_dir / "gate-junit.xml")]
+    written += write_markdown(markdown_summary(checks, doc, baseline), args.markdown)
+    print("gate reports: " + ", ".join(str(p) for p in written))
+    return 1 if gate_failed(checks) else 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from bench.report import write_report
+    from bench.results import load_results, resolve_run
+
+    path = resolve_run(args.run)
+    for written in write_report(load_results(path), path.parent):
+        print(written)
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from bench.compare import compare_runs, default_compare_dir
+    from bench.results import load_results
+
+    doc_a, doc_b = load_results(args.run_a), load_results(args.run_b)
+    for written in compare_runs(doc_a, doc_b, args.out or default_compare_dir(doc_a, doc_b), force=args.force):
+        print(written)
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start both embedded instances (or check the DSN targets) and leave them running"),
     "down": (cmd_down, "stop the embedded instances"),
@@ -268,7 +360,12 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "load": (cmd_load, "generate the dataset and load it into both instances (skipped when already loaded)"),
     "run": (cmd_run, "time the query suites on the loaded instances, measure storage, judge every promise"),
     "bench": (cmd_bench, "everything: instances, load, suites, storage, verdicts, report"),
+    "gate": (cmd_gate, "CI gate on the ci preset or --results: exit 0 pass, 1 a gated check failed, 2 harness failed"),
+    "report": (cmd_report, "figures, report.md and report.html of a run, from its results document"),
+    "compare": (cmd_compare, "two runs side by side; refuses runs from different environments unless --force"),
 }
+# Commands that read results documents only and never touch a server.
+OFFLINE_COMMANDS = ("report", "compare")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -276,11 +373,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
-        add_instance_options(p)
+        if name not in OFFLINE_COMMANDS:
+            add_instance_options(p)
         p.set_defaults(func=func)
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
-        if name in ("load", "bench"):
+        if name in ("load", "bench", "gate"):
             add_dataset_options(p)
         if name == "load":
             p.add_argument(
@@ -288,8 +386,17 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also compare the streaming load with the server's own COPY FROM file",
             )
-        if name in ("run", "bench"):
+        if name in ("run", "bench", "gate"):
             add_measure_options(p)
+        if name == "gate":
+            add_gate_options(p)
+        if name == "report":
+            p.add_argument("run", nargs="?", default=None, help="run folder, run id or results.json (default: latest)")
+        if name == "compare":
+            p.add_argument("run_a", help="run A: run folder, run id or results.json")
+            p.add_argument("run_b", help="run B: run folder, run id or results.json")
+            p.add_argument("--out", type=Path, default=None, help="output folder (default: reports/compare/A_vs_B)")
+            p.add_argument("--force", action="store_true", help="compare even when the environments differ")
     return parser
 
 

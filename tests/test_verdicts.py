@@ -155,6 +155,7 @@ class TestPackagedTargets:
         assert (storage.kind, storage.metric, storage.max) == ("max", "storage_overhead_pct", 25.0)
         assert all(p.gated and p.source.startswith("PHASE2_IMPLEMENTATION.md") for p in targets.promises)
         assert (targets.control_tolerance_pct, targets.controls_gated) == (10.0, True)
+        assert (targets.plan_assertions, targets.baseline_tolerance_pct) == (True, 15.0)
 
     def test_to_dict_is_json(self) -> None:
         document = json.loads(json.dumps(load_targets().to_dict()))
@@ -194,11 +195,16 @@ class TestTargetsFileErrors:
         targets = load_targets(write(tmp_path, VALID))
         assert targets.promise("s").gated  # gated defaults to true
         assert targets.promise("s").source == ""
+        assert (targets.plan_assertions, targets.baseline_tolerance_pct) == (True, 15.0)  # no [gate] table
+
+    def test_gate_table_loads(self, tmp_path: Path) -> None:
+        text = VALID + "\n[gate]\nplan_assertions = false\nbaseline_tolerance_pct = 5\n"
+        targets = load_targets(write(tmp_path, text))
+        assert (targets.plan_assertions, targets.baseline_tolerance_pct) == (False, 5.0)
+        assert targets.to_dict()["gate"] == {"plan_assertions": False, "baseline_tolerance_pct": 5.0}
 
     def test_ungated_promise_with_reason_loads(self, tmp_path: Path) -> None:
-        text = VALID.replace(
-            "gated = true\n\n[promises.s]", 'gated = false\nreason = "data too small"\n\n[promises.s]'
-        )
+        text = VALID.replace("gated = true\n\n[promises.s]", 'gated = false\nreason = "data too small"\n\n[promises.s]')
         promise = load_targets(write(tmp_path, text)).promise("p")
         assert not promise.gated
         assert promise.reason == "data too small"
@@ -247,6 +253,16 @@ class TestTargetsFileErrors:
                 "",
             ),
             ("tolerance_pct = 10.0", "tolerance_pct = -1.0", "controls.tolerance_pct", ">= 0"),
+            ("schema = 1", "schema = 1\ngate = 3", "gate", "must be a table"),
+            ("[controls]", "[gate]\nplan_asertions = true\n\n[controls]", "gate.plan_asertions", "allowed here"),
+            ("[controls]", "[gate]\nplan_assertions = 1\n\n[controls]", "gate.plan_assertions", "true or false"),
+            (
+                "[controls]",
+                '[gate]\nbaseline_tolerance_pct = "15"\n\n[controls]',
+                "gate.baseline_tolerance_pct",
+                "finite",
+            ),
+            ("[controls]", "[gate]\nbaseline_tolerance_pct = -5\n\n[controls]", "gate.baseline_tolerance_pct", ">= 0"),
         ],
     )
     def test_semantic_error_names_the_key_and_the_fix(
