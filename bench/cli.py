@@ -110,6 +110,9 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default=None, help="ci (50k rows), small (500k), default (2M), large (10M), xl (50M)")
     g.add_argument("--rows", default=None, help="explicit row count, e.g. 2000000, 2M or 500k (overrides --preset)")
     g.add_argument("--seed", type=int, default=None, help="generator seed (default 42)")
+    g.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
+                   help="a data-shape knob of generators/shape.py, e.g. --knob mean_events_per_session=120 "
+                        "(repeatable; every knob is recorded with the dataset)")
     g.add_argument("--workers", type=int, default=1, help="COPY connections per instance (for bigger servers)")
     g.add_argument("--force", action="store_true", help="reload even when the same dataset is already loaded")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (CI logs)")
@@ -154,11 +157,28 @@ def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default")
 
     preset = args.preset if args.preset or args.rows else default_preset
     try:
-        spec = spec_from_args(args.rows, preset, args.seed)
+        spec = spec_from_args(args.rows, preset, args.seed, **_knobs(args.knob))
         spec.validate()
     except SpecError as e:
         raise HarnessError(str(e)) from None
     return spec
+
+
+def _knobs(pairs: list[str]) -> dict[str, Any]:
+    knobs: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name.strip():
+            raise HarnessError(f"--knob {pair!r}: write it as NAME=VALUE, e.g. --knob window_days=14")
+        text = value.strip()
+        try:
+            knobs[name.strip()] = int(text)
+        except ValueError:
+            try:
+                knobs[name.strip()] = float(text)
+            except ValueError:
+                knobs[name.strip()] = text
+    return knobs
 
 
 def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
