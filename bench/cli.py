@@ -110,9 +110,14 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--preset", default=None, help="ci (50k rows), small (500k), default (2M), large (10M), xl (50M)")
     g.add_argument("--rows", default=None, help="explicit row count, e.g. 2000000, 2M or 500k (overrides --preset)")
     g.add_argument("--seed", type=int, default=None, help="generator seed (default 42)")
-    g.add_argument("--knob", action="append", default=[], metavar="NAME=VALUE",
-                   help="a data-shape knob of generators/shape.py, e.g. --knob mean_events_per_session=120 "
-                        "(repeatable; every knob is recorded with the dataset)")
+    g.add_argument(
+        "--knob",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a data-shape knob of generators/shape.py, e.g. --knob mean_events_per_session=120 "
+        "(repeatable; every knob is recorded with the dataset)",
+    )
     g.add_argument("--workers", type=int, default=1, help="COPY connections per instance (for bigger servers)")
     g.add_argument("--force", action="store_true", help="reload even when the same dataset is already loaded")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (CI logs)")
