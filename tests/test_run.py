@@ -121,3 +121,20 @@ def test_a_timed_out_query_is_a_failure_not_a_time(loaded_pair: InstancePair) ->
     analyzed = analyze_case(case, [record], seed=1)
     assert analyzed["speedup"] is None
     assert "statement timeout" in analyzed["failures"]
+
+
+def test_quantile_picks_never_repeat_a_value() -> None:
+    import numpy as np
+
+    from bench.params import QUANTILE_SLOTS, pick_quantile
+
+    rows = [("a", 1), ("b", 5), ("c", 9), ("d", 100)]  # fewer candidates than slots; q95 and max collide
+    rng = np.random.default_rng(0)
+    used: set[str] = set()
+    picks = []
+    for _, q in QUANTILE_SLOTS:
+        value, _ = pick_quantile(rows, q, rng, used)
+        if value not in used:
+            picks.append(value)
+            used.add(value)
+    assert sorted(picks) == ["a", "b", "c", "d"]
