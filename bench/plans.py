@@ -22,10 +22,26 @@ JOIN pg_class p ON p.oid = i.inhparent
 WHERE c.relkind = 'i'
 """
 CHUNK_INDEX_PARENTS_SQL = "SELECT index_name, hypertable_index_name FROM _timescaledb_catalog.chunk_index"
+# Newer TimescaleDB (2.28 here) has no chunk_index catalog: a chunk index's name ends with its hypertable index's
+# name ("_hyper_1_1_chunk_agent_events_data_idx"); the longest such suffix wins.
+CHUNK_INDEX_PARENTS_BY_NAME_SQL = r"""
+SELECT DISTINCT ON (ci.relname) ci.relname, hi.relname
+FROM pg_inherits inh
+JOIN pg_index cix ON cix.indrelid = inh.inhrelid
+JOIN pg_class ci ON ci.oid = cix.indexrelid
+JOIN pg_index hix ON hix.indrelid = inh.inhparent
+JOIN pg_class hi ON hi.oid = hix.indexrelid
+WHERE inh.inhparent = 'agent_events'::regclass
+  AND ci.relname LIKE '%\_' || hi.relname
+ORDER BY ci.relname, length(hi.relname) DESC
+"""
 
 
 def index_parents(conn: psycopg.Connection[Any], engine: Engine) -> dict[str, str]:
-    sql = CHUNK_INDEX_PARENTS_SQL if engine.is_timescaledb else PARTITION_INDEX_PARENTS_SQL
+    sql = PARTITION_INDEX_PARENTS_SQL
+    if engine.is_timescaledb:
+        row = conn.execute("SELECT to_regclass('_timescaledb_catalog.chunk_index') IS NOT NULL").fetchone()
+        sql = CHUNK_INDEX_PARENTS_SQL if row and row[0] else CHUNK_INDEX_PARENTS_BY_NAME_SQL
     return {child: parent for child, parent in conn.execute(sql).fetchall()}
 
 

@@ -145,9 +145,7 @@ class TestBootstrapSpeedupInterval:
         assert other.point == first.point
 
     def test_identical_before_and_after_give_an_interval_around_one(self) -> None:
-        pairs = [
-            (before, list(before)) for before, _ in lognormal_pairs(n_params=6, n_samples=30, true_speedup=1)
-        ]
+        pairs = [(before, list(before)) for before, _ in lognormal_pairs(n_params=6, n_samples=30, true_speedup=1)]
         estimate = bootstrap_speedup_interval(pairs)
         assert estimate.point == 1.0
         assert estimate.low < 1.0 < estimate.high
@@ -192,9 +190,7 @@ class TestBootstrapSpeedupInterval:
             ([([1.0, 0.0], [1.0])], {}),
         ],
     )
-    def test_invalid_input_is_rejected(
-        self, pairs: list[tuple[list[float], list[float]]], kwargs: dict
-    ) -> None:
+    def test_invalid_input_is_rejected(self, pairs: list[tuple[list[float], list[float]]], kwargs: dict) -> None:
         with pytest.raises(ValueError):
             bootstrap_speedup_interval(pairs, **kwargs)
 
