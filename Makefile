@@ -7,7 +7,7 @@ ARGS ?=
 PYTEST_ARGS ?=
 COMPOSE ?= docker compose
 
-.PHONY: venv bench bench-load load run report gate test lint format up down status clean
+.PHONY: venv bench bench-sweep bench-scaling bench-load load run report gate test lint format up down status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,12 @@ venv: $(STAMP)
 
 bench: venv  ## instances -> load -> suites -> storage -> verdicts -> report (default preset, 2M rows)
 	$(PY) -m bench bench $(ARGS)
+
+bench-sweep: venv  ## where the speedups hold: each promise as a curve over the data shape (~2 min at 2M rows)
+	$(PY) -m bench bench --suites sweep $(ARGS)
+
+bench-scaling: venv  ## the suites at 0.5M, 2M and 10M rows (about 25 minutes on 2 cores)
+	$(PY) -m bench bench --suites scaling $(ARGS)
 
 bench-load: venv  ## streaming load rate vs the server's own COPY FROM file ceiling
 	$(PY) -m bench load --measure-ceiling $(ARGS)

@@ -239,7 +239,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.run import run_benchmark
     from bench.summary import format_verdict_table
 
-    doc = run_benchmark(config_from(args), measure_settings_from(args), args.targets, args.select, verbose=args.verbose)
+    doc = run_benchmark(
+        config_from(args),
+        measure_settings_from(args),
+        args.targets,
+        args.select,
+        verbose=args.verbose,
+        suites=suites_from(args),
+    )
     print("\n" + format_verdict_table(doc))
     return 0
 

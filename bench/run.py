@@ -144,7 +144,7 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
 
 def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
-    from bench.suites import SUITES, SuiteContext, load_suite
+    from bench.suites import SUITES, SuiteContext, load_suite, registry  # noqa: F401  (registers the suites)
 
     unknown = [n for n in names if n not in SUITES]
     if unknown:
@@ -157,12 +157,12 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
         started = time.perf_counter()
         try:
             sections[name] = load_suite(name)(suite_ctx)
-        except HarnessError as e:
+        except Exception as e:  # one broken suite is recorded as failed; the others and the report still run
             sections[name] = {
                 "name": name,
                 "title": SUITES[name][1],
                 "skipped": None,
-                "failed": str(e),
+                "failed": f"{type(e).__name__}: {e}" if not isinstance(e, HarnessError) else str(e),
                 "verdicts": [],
                 "records": {},
                 "notes": [],
