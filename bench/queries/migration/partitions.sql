@@ -1,0 +1,6 @@
+-- The partitions of agent_events (native engine), oldest first.
+SELECT c.relname
+FROM pg_inherits i
+JOIN pg_class c ON c.oid = i.inhrelid
+WHERE i.inhparent = 'agent_events'::regclass
+ORDER BY c.relname
