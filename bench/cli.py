@@ -87,6 +87,28 @@ def cmd_down(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_clean(args: argparse.Namespace) -> int:
+    """Stop the embedded servers and delete their data directories (only folders the harness created)."""
+    import shutil
+
+    from bench.instances import embedded_servers, stop_embedded
+
+    config = config_from(args)
+    if config.external:
+        print("external servers are not managed by the harness: nothing to clean")
+        return 0
+    stop_embedded(config)
+    removed = []
+    for server in embedded_servers(config):
+        if server.root.exists() and (server.state_file.exists() or server.initialized):
+            shutil.rmtree(server.root)
+            removed.append(str(server.root))
+    if config.state_dir.exists() and not any(config.state_dir.iterdir()):
+        config.state_dir.rmdir()
+    print("removed: " + ", ".join(removed) if removed else f"nothing to remove in {config.state_dir}")
+    return 0
+
+
 def cmd_status(args: argparse.Namespace) -> int:
     from bench.embedded import EmbeddedServer
     from bench.instances import embedded_servers, open_instances
@@ -388,6 +410,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start both embedded instances (or check the DSN targets) and leave them running"),
     "down": (cmd_down, "stop the embedded instances"),
+    "clean": (cmd_clean, "stop the embedded instances and delete their data directories"),
     "status": (cmd_status, "health, engine, versions, settings and index sets of both instances"),
     "load": (cmd_load, "generate the dataset and load it into both instances (skipped when already loaded)"),
     "run": (cmd_run, "time the query suites on the loaded instances, measure storage, judge every promise"),

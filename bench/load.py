@@ -24,7 +24,8 @@ from bench.config import SCHEMA_DIR
 from bench.database import read_meta, write_meta
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
-from bench.schema import apply_migration, create_indexes_before, create_table
+from bench.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
+from bench.sql_files import read_statements
 from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 
@@ -192,19 +193,23 @@ def _put(q: queue.Queue[Any], item: Any, stop: threading.Event, force: bool = Fa
                     q.get_nowait()
 
 
-def _finish(inst: Instance, report: LoadReport, spec: DatasetSpec, key: dict[str, Any], progress: bool) -> None:
+def _finish(
+    inst: Instance, report: LoadReport, spec: DatasetSpec, key: dict[str, Any], bar: tqdm[Any] | None = None
+) -> None:
     """Indexes (timed), the migration on `after`, VACUUM ANALYZE, row count check, then the fingerprint."""
+
+    def step() -> None:
+        if bar is not None:
+            bar.update(1)
+
     with inst.connect() as conn:
-        if progress:
-            print(f"  [{inst.role}] building the 7 pre-Phase-2 indexes ...", flush=True)
-        report.index_build_s[inst.role] = create_indexes_before(conn)
+        report.index_build_s[inst.role] = create_indexes_before(conn, step)
         if inst.role == "after":
-            if progress:
-                print("  [after] applying schema/migration_phase2.sql ...", flush=True)
-            report.migration = apply_migration(conn)
+            report.migration = apply_migration(conn, on_statement=step)
         t0 = time.perf_counter()
         conn.execute("VACUUM ANALYZE agent_events")
         report.vacuum_analyze_s[inst.role] = time.perf_counter() - t0
+        step()
         count = conn.execute("SELECT count(*) FROM agent_events").fetchone()[0]  # type: ignore[index]
         if count != spec.rows:
             raise HarnessError(
@@ -253,7 +258,10 @@ def load_dataset(
             write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
     report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
-    run_parallel([lambda inst=inst: _finish(inst, report, spec, key, progress) for inst in targets])  # type: ignore[misc]
+    # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
+    steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
+    with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
+        run_parallel([lambda inst=inst: _finish(inst, report, spec, key, bar) for inst in targets])  # type: ignore[misc]
     return report
 
 

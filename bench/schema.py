@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,7 +74,9 @@ def deviations(engine: Engine) -> list[str]:
     return [*DEVIATIONS_COMMON, *specific]
 
 
-def run_file(conn: psycopg.Connection[Any], path: Path, state_on_failure: str) -> list[float]:
+def run_file(
+    conn: psycopg.Connection[Any], path: Path, state_on_failure: str, on_statement: Callable[[], None] | None = None
+) -> list[float]:
     """Run a SQL file statement by statement; returns each statement's seconds."""
     timings = []
     for index, statement in enumerate(read_statements(path), start=1):
@@ -83,6 +86,8 @@ def run_file(conn: psycopg.Connection[Any], path: Path, state_on_failure: str) -
         except psycopg.Error as e:
             raise MigrationError(path.name, index, statement, str(e), state_on_failure) from e
         timings.append(time.perf_counter() - started)
+        if on_statement:
+            on_statement()
     return timings
 
 
@@ -124,13 +129,17 @@ def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: da
         conn.execute(statement)
 
 
-def create_indexes_before(conn: psycopg.Connection[Any]) -> dict[str, float]:
+def create_indexes_before(
+    conn: psycopg.Connection[Any], on_statement: Callable[[], None] | None = None
+) -> dict[str, float]:
     """Build the 7 pre-Phase-2 indexes; returns seconds per index name."""
-    timings = run_file(conn, SCHEMA_DIR / "indexes_before.sql", "some pre-Phase-2 indexes are missing")
+    timings = run_file(conn, SCHEMA_DIR / "indexes_before.sql", "some pre-Phase-2 indexes are missing", on_statement)
     return dict(zip([d.name for d in EXPECTED_BEFORE], timings, strict=True))
 
 
-def apply_migration(conn: psycopg.Connection[Any], path: Path = MIGRATION_FILE) -> list[dict[str, Any]]:
+def apply_migration(
+    conn: psycopg.Connection[Any], path: Path = MIGRATION_FILE, on_statement: Callable[[], None] | None = None
+) -> list[dict[str, Any]]:
     """Apply the migration in one transaction, so a failure leaves the instance exactly as it was before."""
     statements = read_statements(path)
     steps = []
@@ -148,6 +157,8 @@ def apply_migration(conn: psycopg.Connection[Any], path: Path = MIGRATION_FILE) 
                     "rolled back: the instance still has its pre-migration schema and indexes",
                 ) from e
             steps.append({"statement": index, "sql": statement, "seconds": time.perf_counter() - started})
+            if on_statement:
+                on_statement()
     return steps
 
 

@@ -289,6 +289,26 @@ def test_up_then_down_leaves_no_server_behind(
     assert "not running: before, after" in out
 
 
+def test_clean_stops_the_servers_and_removes_only_their_folders(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    assert config.pg_bin is not None
+    options = ["--engine", "postgres", "--pg-bin", str(config.pg_bin), "--state-dir", str(config.state_dir)]
+    keep = config.state_dir / "not-ours.txt"
+    keep.write_text("a file the harness did not create")
+    code, _, err = run_cli(["up", *options], capsys)
+    assert code == 0, err
+    pids = [postmaster_pid(config.state_dir / role / "data") for role in ("before", "after")]
+
+    code, out, err = run_cli(["clean", *options], capsys)
+    assert code == 0, err
+    assert "removed:" in out
+    assert not (config.state_dir / "before").exists() and not (config.state_dir / "after").exists()
+    assert not any(process_alive(pid) for pid in pids)
+    assert keep.read_text() == "a file the harness did not create"
+
+
 # ==== the harness as an unprivileged user =======================================================================
 def _not_readable_by_others(files: list[Path]) -> Path | None:
     """The first of `files` (symlinks followed), or of their parent directories, that a user outside its
