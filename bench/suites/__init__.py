@@ -13,6 +13,7 @@ recorded as a failure, and a suite that cannot run on this engine returns skippe
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -49,6 +50,17 @@ def register(name: str, module: str, description: str) -> None:
 def load_suite(name: str) -> SuiteFunction:
     module, _ = SUITES[name]
     return importlib.import_module(f"bench.suites.{module}").run
+
+
+def reduced_settings(base: MeasureSettings) -> MeasureSettings:
+    """Fewer executions per point than the query suite (suites time many more points); its settings stay the cap."""
+    return dataclasses.replace(
+        base,
+        warmup=min(base.warmup, 2),
+        min_rounds=min(base.min_rounds, 5),
+        max_rounds=min(base.max_rounds, 15),
+        budget_s=min(base.budget_s, 0.3),
+    )
 
 
 def skipped(name: str, title: str, reason: str) -> dict[str, Any]:

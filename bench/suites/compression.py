@@ -35,7 +35,7 @@ from bench.plans import index_parents
 from bench.run import _timing_connection
 from bench.stats import bootstrap_speedup_interval
 from bench.storage import HYPERTABLE_INDEX_SQL
-from bench.suites import SuiteContext, skipped
+from bench.suites import SuiteContext, reduced_settings, skipped
 from bench.suites.scratch import scratch_pair
 from bench.verdicts import Verdict, judge_max, judge_speedup_range, speedup_range_verdict
 from generators.shape import SpecError, parse_rows
@@ -69,17 +69,6 @@ def rows_cap() -> int:
         return parse_rows(text) if text else DEFAULT_ROWS_CAP
     except SpecError as e:
         raise HarnessError(f"{ROWS_ENV}: {e}") from None
-
-
-def timing_settings(base: MeasureSettings) -> MeasureSettings:
-    """Fewer executions than the suite (4 comparisons x 4 cases x 3 parameters); the suite's settings cap them."""
-    return dataclasses.replace(
-        base,
-        warmup=min(base.warmup, 2),
-        min_rounds=min(base.min_rounds, 5),
-        max_rounds=min(base.max_rounds, 15),
-        budget_s=min(base.budget_s, 0.3),
-    )
 
 
 def _one(conn: psycopg.Connection[Any], path: str) -> dict[str, Any]:
@@ -314,7 +303,7 @@ def measure_compression(ctx: SuiteContext, cap: int) -> dict[str, Any]:
     measured_rows = int(ctx.dataset["rows"])
     spec = spec_at_rows(ctx.dataset["spec"], min(measured_rows, cap))
     older_than = spec.reference_instant - COMPRESS_AFTER
-    settings = timing_settings(ctx.settings)
+    settings = reduced_settings(ctx.settings)
     cases = _past_cases()
     sizes: dict[str, dict[str, Any]] = {r: {} for r in ROLES}
     stats: dict[str, Any] = {}

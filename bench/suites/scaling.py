@@ -31,7 +31,7 @@ from bench.params import sample_params
 from bench.plans import index_parents
 from bench.run import _timing_connection
 from bench.storage import measure_storage, storage_comparison
-from bench.suites import SuiteContext
+from bench.suites import SuiteContext, reduced_settings
 from bench.suites.scratch import scratch_pair
 from generators.shape import PRESETS, SpecError, parse_rows
 
@@ -57,17 +57,6 @@ def rows_label(rows: int) -> str:
     if rows % 1_000_000 == 0:
         return f"{rows // 1_000_000}M"
     return f"{rows // 1_000}k" if rows % 1_000 == 0 else str(rows)
-
-
-def timing_settings(base: MeasureSettings) -> MeasureSettings:
-    """Fewer executions than the suite (every size times every promise case); the suite's settings cap them."""
-    return dataclasses.replace(
-        base,
-        warmup=min(base.warmup, 2),
-        min_rounds=min(base.min_rounds, 5),
-        max_rounds=min(base.max_rounds, 15),
-        budget_s=min(base.budget_s, 0.3),
-    )
 
 
 def _time_cases(
@@ -175,7 +164,7 @@ def run(ctx: SuiteContext) -> dict[str, Any]:
 
 
 def measure_scaling(ctx: SuiteContext, sizes: tuple[int, ...]) -> dict[str, Any]:
-    settings = timing_settings(ctx.settings)
+    settings = reduced_settings(ctx.settings)
     cases = [c for c in load_cases() if c.kind == "promise"]
     points = [measure_size(ctx, rows, cases, settings) for rows in sizes]
     promises = [p.name for p in ctx.targets.promises]

@@ -23,12 +23,12 @@ import psycopg
 
 from bench.cases import QUERIES_DIR, Case, load_cases
 from bench.errors import HarnessError
-from bench.measure import MeasureSettings, measure_sample
+from bench.measure import measure_sample
 from bench.params import PARAMS_DIR, ParamSample, sample_params
 from bench.plans import index_parents
 from bench.run import _timing_connection
 from bench.stats import SpeedupEstimate, bootstrap_speedup_interval, summarize_latencies
-from bench.suites import SuiteContext
+from bench.suites import SuiteContext, reduced_settings
 from bench.verdicts import Promise, Verdict, judge_max, judge_speedup_range, speedup_range_verdict
 
 NAME = "sweep"
@@ -82,17 +82,6 @@ DIMENSIONS: tuple[Dimension, ...] = (
         12,
     ),
 )
-
-
-def sweep_settings(base: MeasureSettings) -> MeasureSettings:
-    """Fewer executions per point than the suite (there are ~100 points); the suite's settings stay the cap."""
-    return dataclasses.replace(
-        base,
-        warmup=min(base.warmup, 2),
-        min_rounds=min(base.min_rounds, 5),
-        max_rounds=min(base.max_rounds, 15),
-        budget_s=min(base.budget_s, 0.3),
-    )
 
 
 def log_spaced_slots(counts: list[int], n: int) -> tuple[tuple[str, float], ...]:
@@ -306,7 +295,7 @@ def run(ctx: SuiteContext) -> dict[str, Any]:
 def measure_sweep(ctx: SuiteContext) -> dict[str, Any]:
     now = datetime.fromisoformat(ctx.dataset["spec"]["reference_instant"])
     seed = ctx.settings.seed
-    settings = sweep_settings(ctx.settings)
+    settings = reduced_settings(ctx.settings)
     cases = {c.name: c for c in [*load_cases(), *load_cases(SWEEP_DIR)]}
     promises = {p.name: p for p in ctx.targets.promises if p.kind == "speedup_range"}
     conns = {role: _timing_connection(ctx.pair, role, settings.statement_timeout_ms) for role in ROLES}
