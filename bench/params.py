@@ -57,7 +57,7 @@ def slots_for(case: Case) -> tuple[tuple[str, float], ...]:
     return QUANTILE_SLOTS if case.kind == "promise" else CONTROL_SLOTS
 
 
-def _params_for(sampler: str, value: Any, now: datetime) -> dict[str, Any]:
+def params_for(sampler: str, value: Any, now: datetime) -> dict[str, Any]:
     params: dict[str, Any] = {"now": now}
     if sampler.startswith("session"):
         params["session_id"] = value
@@ -106,7 +106,7 @@ def sample_params(
     """One parameter per slot; suites pass finer `slots` or their own parameter queries in `params_dir`."""
     slots = slots or slots_for(case)
     if case.sampler == "none":
-        return [ParamSample("all", _params_for("none", None, now), None, 0)]
+        return [ParamSample("all", params_for("none", None, now), None, 0)]
     if case.sampler not in cache:
         sql_text = (params_dir / f"{case.sampler}.sql").read_text()
         cache[case.sampler] = [(v, int(n)) for v, n in conn.execute(sql_text, {"now": now}).fetchall()]
@@ -121,5 +121,5 @@ def sample_params(
         if value in used:
             continue  # fewer distinct candidates than slots: measure each once
         used.add(value)
-        samples.append(ParamSample(label, _params_for(case.sampler, value, now), value, matched))
+        samples.append(ParamSample(label, params_for(case.sampler, value, now), value, matched))
     return samples

@@ -26,7 +26,7 @@ from bench.cases import Case, load_cases
 from bench.errors import HarnessError
 from bench.instances import InstancePair
 from bench.measure import Execution, execute_timed
-from bench.params import ParamSample, _params_for, sample_params
+from bench.params import ParamSample, params_for, sample_params
 from bench.suites import SuiteContext
 from bench.verdicts import Verdict
 
@@ -155,7 +155,7 @@ def further_samples(
     counts = dict(cache.get(case.sampler, []))
     for i, index in enumerate(sorted(int(p) for p in picks), start=1):
         value = candidates[index]
-        fresh.append(ParamSample(f"random{i}", _params_for(case.sampler, value, now), value, int(counts[value])))
+        fresh.append(ParamSample(f"random{i}", params_for(case.sampler, value, now), value, int(counts[value])))
     return fresh
 
 
