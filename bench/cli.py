@@ -140,6 +140,13 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
         help="a data-shape knob of generators/shape.py, e.g. --knob mean_events_per_session=120 "
         "(repeatable; every knob is recorded with the dataset)",
     )
+    g.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="generate the shape of a profiled database (`python -m bench profile --out FILE`); rows default to "
+        "the profiled count, --rows/--preset rescale it",
+    )
     g.add_argument("--workers", type=int, default=1, help="COPY connections per instance (for bigger servers)")
     g.add_argument("--force", action="store_true", help="reload even when the same dataset is already loaded")
     g.add_argument("--no-progress", action="store_true", help="no progress bars (CI logs)")
@@ -182,6 +189,10 @@ def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
     from generators.shape import SpecError, spec_from_args
 
+    if args.profile is not None:
+        from bench.profile import spec_for_load
+
+        return spec_for_load(args.profile, args.rows, args.preset, args.seed, _knobs(args.knob))
     preset = args.preset if args.preset or args.rows else default_preset
     try:
         spec = spec_from_args(args.rows, preset, args.seed, **_knobs(args.knob))
@@ -250,6 +261,11 @@ def cmd_load(args: argparse.Namespace) -> int:
     config = config_from(args)
     with open_instances(config) as pair:
         _load(args, pair, spec)
+        if args.profile is not None:
+            from bench.profile import fidelity_report, load_profile
+
+            print("\nfidelity (the loaded before instance profiled, beside the source profile):")
+            print(fidelity_report(pair.before.dsn, load_profile(args.profile), spec.rows)[0])
         if args.measure_ceiling:
             from bench.load_ceiling import measure_ceiling
 
@@ -259,7 +275,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.run import run_benchmark
-    from bench.summary import format_verdict_table
+    from bench.summary import format_suite_table, format_verdict_table
 
     doc = run_benchmark(
         config_from(args),
@@ -270,6 +286,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         suites=suites_from(args),
     )
     print("\n" + format_verdict_table(doc))
+    if suite_table := format_suite_table(doc):
+        print("\n" + suite_table)
     return 0
 
 
@@ -305,11 +323,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
     import time
 
-    from bench.summary import format_verdict_table
+    from bench.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
     doc = _benchmark(args, "default", DEFAULT_SUITES)
     print("\n" + format_verdict_table(doc))
+    if suite_table := format_suite_table(doc):
+        print("\n" + suite_table)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
     try:
         from bench.report import write_report
@@ -407,6 +427,69 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_profile_options(parser: argparse.ArgumentParser) -> None:
+    from bench.profile import ALLOWABLE_VALUES, ProfileOptions
+
+    defaults = ProfileOptions()
+    g = parser.add_argument_group("profile")
+    g.add_argument("--dsn", default=None, help="database holding the table to profile (env PHASE2_PROFILE_DSN)")
+    g.add_argument("--instance", choices=("before", "after"), default=None, help="profile a harness instance instead")
+    g.add_argument("--table", default=defaults.table, help="table to profile, optionally schema-qualified")
+    g.add_argument("--out", type=Path, default=None, help="write the profile here (default: print it)")
+    g.add_argument(
+        "--allow-values",
+        default=",".join(defaults.allow_values),
+        help=f"columns whose category names may be written (subset of {','.join(ALLOWABLE_VALUES)}; others are "
+        "written as ranks); file paths, commands and messages never are",
+    )
+    g.add_argument("--sample-above-rows", type=int, default=defaults.sample_above_rows, help="sample larger tables")
+    g.add_argument("--sample-rows", type=int, default=defaults.sample_rows, help="rows a sample aims at")
+    g.add_argument("--statement-timeout-ms", type=int, default=defaults.statement_timeout_ms)
+    g.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("SOURCE", "GENERATED"),
+        default=None,
+        help="no database: print the fidelity report of two profile files (exit 1 when a statistic is off)",
+    )
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    """Aggregate statistics of an agent_events table, read-only; or --compare two profiles."""
+    import os
+
+    from bench.profile import ProfileOptions, compare_files, profile_database, summary, write_profile
+
+    if args.compare:
+        report, passed = compare_files(*args.compare)
+        print(report)
+        return 0 if passed else 1
+    options = ProfileOptions(
+        table=args.table,
+        allow_values=tuple(v.strip() for v in args.allow_values.split(",") if v.strip()),
+        sample_above_rows=args.sample_above_rows,
+        sample_rows=args.sample_rows,
+        statement_timeout_ms=args.statement_timeout_ms,
+    )
+    dsn = args.dsn or os.environ.get("PHASE2_PROFILE_DSN")
+    if args.instance:
+        from bench.instances import open_instances
+
+        with open_instances(config_from(args)) as pair:
+            profile = profile_database(pair.by_role(args.instance).dsn, options)
+    elif dsn:
+        profile = profile_database(dsn, options)
+    else:
+        raise HarnessError("name the database to profile: --dsn 'host=... dbname=...' (or --instance before)")
+    text = write_profile(profile, args.out)
+    if args.out:
+        print(f"{summary(profile)}\nprofile: {args.out}")
+    else:
+        print(summary(profile), file=sys.stderr)
+        print(text, end="")
+    return 0
+
+
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "up": (cmd_up, "start both embedded instances (or check the DSN targets) and leave them running"),
     "down": (cmd_down, "stop the embedded instances"),
@@ -418,6 +501,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "gate": (cmd_gate, "CI gate on the ci preset or --results: exit 0 pass, 1 a gated check failed, 2 harness failed"),
     "report": (cmd_report, "figures, report.md and report.html of a run, from its results document"),
     "compare": (cmd_compare, "two runs side by side; refuses runs from different environments unless --force"),
+    "profile": (cmd_profile, "read-only profile of an agent_events table (JSON), or --compare two profiles"),
 }
 # Commands that read results documents only and never touch a server.
 OFFLINE_COMMANDS = ("report", "compare")
@@ -447,6 +531,8 @@ def build_parser() -> argparse.ArgumentParser:
             add_gate_options(p)
         if name == "report":
             p.add_argument("run", nargs="?", default=None, help="run folder, run id or results.json (default: latest)")
+        if name == "profile":
+            add_profile_options(p)
         if name == "compare":
             p.add_argument("run_a", help="run A: run folder, run id or results.json")
             p.add_argument("run_b", help="run B: run folder, run id or results.json")

@@ -57,7 +57,9 @@ _CONTROL_STATUS: dict[str, GateStatus] = {
     "regression": "fail",
     "failed": "fail",
 }
-_VERDICT_STATUS = {**_SPEEDUP_STATUS, **_MAX_STATUS, **_CONTROL_STATUS}
+# Suite claims (idempotent, non-blocking, backward compatible) and figures reported without a bound.
+_CLAIM_STATUS: dict[str, GateStatus] = {"held": "pass", "not held": "fail", "reported": "pass"}
+_VERDICT_STATUS = {**_SPEEDUP_STATUS, **_MAX_STATUS, **_CONTROL_STATUS, **_CLAIM_STATUS}
 # The judging parts of the targets a run records; when they match, the run's own verdicts are used.
 _JUDGING_KEYS = ("promises", "control_tolerance_pct", "controls_gated", "controls_reason")
 

@@ -4,9 +4,10 @@ Each figure stands on its own when pasted into a pull request: a title with unit
 caption naming the engine, the dataset size and the cache state. Figures are built with matplotlib's object
 API on the Agg canvas: no pyplot state to leak or close, and the notebook draws the very same functions.
 
-A suite that adds `doc["suites"][name]` registers its own figures with `@register_figure(...)` in its
-module (bench.suites.SUITES names it); `figures_for(doc)` imports that module and `bench.report` draws
-whatever is registered, without being edited. A figure function returns None when its section is absent.
+The figures of the extra suites (`doc["suites"][name]`) live in bench.plots_suites, registered with the same
+`@register_figure(...)`; `figures_for(doc)` imports it (and each suite's module, which may register more) and
+`bench.report` draws whatever is registered, without being edited. A figure function returns None when its
+section is absent.
 """
 
 from __future__ import annotations
@@ -90,13 +91,14 @@ def register_figure(name: str, title: str) -> Callable[[F], F]:
 
 
 def figures_for(doc: Doc) -> list[FigureSpec]:
-    """The registered figures, after importing the module of every suite the document holds.
+    """The registered figures, after importing bench.plots_suites and the module of every suite the document holds.
 
-    A suite module registers its figures at import (`@register_figure`); bench.suites.SUITES says which
-    module a suite lives in. A suite whose module is gone still reports, just without its figures.
+    A module registers its figures at import (`@register_figure`); bench.suites.SUITES says which module a
+    suite lives in. A suite whose module is gone still reports, just without the figures it would register.
     """
     names = list(doc.get("suites") or {})
     if names:
+        importlib.import_module("bench.plots_suites")  # imported here: it imports this module
         from bench.suites import SUITES, registry  # noqa: F401  (registers the suites)
 
         for name in names:

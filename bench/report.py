@@ -17,7 +17,8 @@ from typing import Any
 
 from bench.config import RUNS_DIR
 from bench.plots import VERDICT_COLOURS, FigureSpec, figures_for, server_speedup
-from bench.summary import verdict_rows
+from bench.plots_suites import SUITE_FIGURES, verdict_colour
+from bench.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
 Doc = dict[str, Any]
 VERDICT_HEADER = ["promise / case", "expected", "measured (95% CI)", "verdict", "gate", "evidence"]
@@ -209,50 +210,18 @@ def environment_rows(doc: Doc) -> list[tuple[str, str]]:
     ]
 
 
-SUITE_VERDICT_HEADER = ["check", "expected", "measured", "verdict", "gate", "evidence"]
-
-
-def _suite_verdict_row(v: dict[str, Any]) -> list[str]:
-    def num(x: float | None) -> str:
-        return "-" if x is None else f"{x:.3g}"
-
-    if v.get("expected_min") is not None and v.get("expected_max") is not None:
-        expected = f"{v['expected_min']:g}-{v['expected_max']:g}x"
-    elif v.get("bound") is not None:
-        expected = f"<= {v['bound']:g}" if v.get("kind") == "max" else f">= {v['bound']:.3g}x"
-    else:
-        expected = ""
-    measured = num(v.get("point"))
-    if v.get("low") is not None and v.get("high") is not None and v.get("low") != v.get("high"):
-        measured += f" [{num(v['low'])}, {num(v['high'])}]"
-    gate = "gated" if v.get("gated") else "reported"
-    return [
-        str(v.get("promise")),
-        expected,
-        measured,
-        str(v.get("verdict", "")).upper(),
-        gate,
-        str(v.get("evidence", "")),
-    ]
-
-
 def suite_sections(doc: Doc) -> list[dict[str, Any]]:
-    """Each extra suite's title, whether it ran, its verdicts as rows and its notes (doc["suites"])."""
+    """Each extra suite's title, whether it ran, its verdicts as rows, its notes and its figures' names."""
     out = []
     for name, section in (doc.get("suites") or {}).items():
-        if section.get("failed"):
-            status = f"FAILED: {section['failed']}"
-        elif section.get("skipped"):
-            status = f"skipped: {section['skipped']}"
-        else:
-            status = f"ran in {section['duration_s']:,.0f} s" if section.get("duration_s") is not None else "ran"
         out.append(
             {
                 "name": name,
                 "title": section.get("title") or name,
-                "status": status,
-                "rows": [_suite_verdict_row(v) for v in section.get("verdicts") or []],
+                "status": suite_status(section),
+                "rows": [suite_verdict_row(name, v) for v in section.get("verdicts") or []],
                 "notes": [str(n) for n in section.get("notes") or []],
+                "figures": SUITE_FIGURES.get(name, []),
             }
         )
     return out
@@ -286,6 +255,15 @@ def markdown_verdict_rows(doc: Doc) -> list[list[str]]:
     return rows
 
 
+def _md_status(status: str) -> str:
+    # A failure message is not set in italics: it may hold the underscores and asterisks of SQL or paths.
+    return f"**{status}**" if status.startswith("FAILED") else f"_{status}_"
+
+
+def _md_figures(figures: Sequence[tuple[str, str]]) -> list[str]:
+    return [line for title, path in figures for line in (f"**{title}**", "", f"![{title}]({path})", "")]
+
+
 def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
     lines = [
         "# Phase 2 index migration: benchmark report",
@@ -306,17 +284,20 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
         lines += ["## Notes", "", *[f"- {n}" for n in found], ""]
     lines += ["## Storage", "", *_md_table(["", "before", "after", "change"], storage_rows(doc, per_index=False)), ""]
     suites = suite_sections(doc)
+    placed = {f"{name}.png" for suite in suites for name in suite["figures"]}
+    rest = [(title, path) for title, path in figures if path not in placed]
+    if rest:
+        lines += ["## Figures", "", *_md_figures(rest)]
     if suites:
         lines += ["## Suites", ""]
         for suite in suites:
-            lines += [f"### {suite['name']}: {suite['title']}", "", f"_{suite['status']}_", ""]
+            lines += [f"### {suite['name']}: {suite['title']}", "", _md_status(suite["status"]), ""]
             if suite["rows"]:
-                lines += [*_md_table(SUITE_VERDICT_HEADER, suite["rows"]), ""]
+                rows = [[*r[:3], f"**{r[3]}**", *r[4:]] for r in suite["rows"]]
+                lines += [*_md_table(SUITE_HEADER, rows), ""]
             lines += [*(f"- {n}" for n in suite["notes"]), *([""] if suite["notes"] else [])]
-    if figures:
-        lines += ["## Figures", ""]
-        for title, path in figures:
-            lines += [f"**{title}**", "", f"![{title}]({path})", ""]
+            own = [f"{name}.png" for name in suite["figures"]]
+            lines += _md_figures([(title, path) for title, path in figures if path in own])
     if doc.get("deviations"):
         lines += ["## Deviations from the design document", "", *[f"- {d}" for d in doc["deviations"]], ""]
     lines += [
@@ -348,6 +329,7 @@ img { max-width: 100%; border: 1px solid #eee; }
 pre { background: #f7f7f7; padding: 0.6em; overflow-x: auto; font-size: 0.85em; }
 details { margin: 0.3em 0; }
 summary { cursor: pointer; }
+.failed { color: #d73027; font-weight: bold; }
 """
 
 
@@ -374,6 +356,26 @@ def _verdict_table_html(doc: Doc) -> str:
         out.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</table>")
     return "\n".join(out)
+
+
+def _suite_table_html(rows: Sequence[Sequence[str]]) -> str:
+    out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in SUITE_HEADER) + "</tr>"]
+    for r in rows:
+        verdict = f'<b style="color:{verdict_colour(r[3])}">{_e(r[3])}</b>'
+        out.append("<tr>" + "".join(f"<td>{c}</td>" for c in [*map(_e, r[:3]), verdict, *map(_e, r[4:])]) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _html_figures(figures: Sequence[tuple[FigureSpec, bytes]], heading: str) -> list[str]:
+    parts = []
+    for spec, png in figures:
+        data = base64.b64encode(png).decode("ascii")
+        parts += [
+            f"<{heading}>{_e(spec.title)}</{heading}>",
+            f"<img alt='{_e(spec.title)}' src='data:image/png;base64,{data}'>",
+        ]
+    return parts
 
 
 def _fmt_ms(v: float | None) -> str:
@@ -482,22 +484,23 @@ def html_report(doc: Doc, figures: Sequence[tuple[FigureSpec, bytes]], plans_dir
         parts += ["<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in found], "</ul>"]
     parts += ["<h2>Storage</h2>", _html_table(["", "before", "after", "change"], storage_rows(doc, per_index=True))]
     suites = suite_sections(doc)
+    placed = {name for suite in suites for name in suite["figures"]}
+    rest = [(spec, png) for spec, png in figures if spec.name not in placed]
+    if rest:
+        parts += ["<h2>Figures</h2>", *_html_figures(rest, "h3")]
     if suites:
         parts.append("<h2>Suites</h2>")
         for suite in suites:
+            failed = suite["status"].startswith("FAILED")
             parts += [
                 f"<h3>{_e(suite['name'])}: {_e(suite['title'])}</h3>",
-                f"<p class='sub'>{_e(suite['status'])}</p>",
+                f"<p class='{'failed' if failed else 'sub'}'>{_e(suite['status'])}</p>",
             ]
             if suite["rows"]:
-                parts.append(_html_table(SUITE_VERDICT_HEADER, suite["rows"]))
+                parts.append(_suite_table_html(suite["rows"]))
             if suite["notes"]:
                 parts += ["<ul>", *[f"<li>{_e(n)}</li>" for n in suite["notes"]], "</ul>"]
-    if figures:
-        parts.append("<h2>Figures</h2>")
-        for spec, png in figures:
-            data = base64.b64encode(png).decode("ascii")
-            parts += [f"<h3>{_e(spec.title)}</h3>", f"<img alt='{_e(spec.title)}' src='data:image/png;base64,{data}'>"]
+            parts += _html_figures([(spec, png) for spec, png in figures if spec.name in suite["figures"]], "h4")
     parts += ["<h2>Plans per case</h2>", "<p class='sub'>One untimed EXPLAIN ANALYZE per parameter and instance.</p>"]
     parts += [_case_section(c, plans_dir) for c in doc["cases"]]
     if doc.get("deviations"):
