@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from generators.shape import DatasetSpec, Stream
-from generators.vocabulary import AGENTS, FILE_TOOLS, TAG_WEIGHTS, TOOLS, Vocabulary, build_vocabulary
+from generators.vocabulary import AGENTS, FILE_TOOLS, TAG_WEIGHTS, TAGS, TOOLS, Vocabulary, build_vocabulary
 
 EVENT_TYPES: tuple[str, ...] = (
     "session_start", "session_end", "file_read", "file_write", "file_create", "file_delete",
@@ -72,6 +72,31 @@ AGENT_CDF = np.cumsum([agent.share for agent in AGENTS]) / sum(agent.share for a
 TAG_CDF = np.cumsum(TAG_WEIGHTS) / sum(TAG_WEIGHTS)
 EVENT_TYPE_NAMES = np.array(EVENT_TYPES, dtype=object)
 SEVERITY_NAMES = np.array(SEVERITIES, dtype=object)
+
+
+@dataclass(frozen=True, eq=False)
+class CategoryMixes:
+    """The CDFs categories are drawn from: the built-in mixes unless the spec sets *_weights knobs."""
+
+    middle_event: np.ndarray
+    agent: np.ndarray
+    base_severity: np.ndarray | None  # None: the built-in base severities of _base_severity
+    tag: np.ndarray
+
+
+def category_mixes(spec: DatasetSpec) -> CategoryMixes:
+    def cdf(mix: tuple[tuple[str, float], ...], names: Sequence[str]) -> np.ndarray:
+        weights = dict(mix)
+        cumulative = np.cumsum([float(weights.get(name, 0.0)) for name in names])
+        return cumulative / cumulative[-1]
+
+    return CategoryMixes(
+        middle_event=MIDDLE_EVENT_CDF if spec.event_type_weights is None else cdf(spec.event_type_weights, EVENT_TYPES),
+        agent=AGENT_CDF if spec.agent_weights is None else cdf(spec.agent_weights, [a.name for a in AGENTS]),
+        base_severity=None if spec.severity_weights is None else cdf(spec.severity_weights, SEVERITIES),
+        tag=TAG_CDF if spec.tag_weights is None else cdf(spec.tag_weights, TAGS),
+    )
+
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 HOUR_US = 3_600_000_000
@@ -302,7 +327,8 @@ def _generate_block(spec: DatasetSpec, plan: SessionPlan, vocabulary: Vocabulary
     first, last = block * SESSIONS_PER_BLOCK, min((block + 1) * SESSIONS_PER_BLOCK, len(plan.length))
     lengths = plan.length[first:last]
     sessions = last - first
-    timeline = _session_timeline(rng, plan, first, last)
+    mixes = category_mixes(spec)
+    timeline = _session_timeline(rng, plan, first, last, mixes.middle_event)
     rows = len(timeline.session)
     # From here on rows are in time order; `previous` is the preceding event of the same session.
     order = np.argsort(timeline.timestamp_us, kind="stable")
@@ -311,7 +337,7 @@ def _generate_block(spec: DatasetSpec, plan: SessionPlan, vocabulary: Vocabulary
     session, position, codes = timeline.session[order], timeline.position[order], timeline.codes[order]
     previous = np.where(position > 0, rank[np.maximum(order - 1, 0)], -1)
 
-    agent = _draw(AGENT_CDF, rng.random(sessions))
+    agent = _draw(mixes.agent, rng.random(sessions))
     window_fraction = (plan.start_us[first:last] - _epoch_us(spec.window_start)) / (spec.window_days * DAY_US)
     version_count = vocabulary.agent_versions.count[agent]
     # Newer agent versions roll out over the window.
@@ -341,7 +367,7 @@ def _generate_block(spec: DatasetSpec, plan: SessionPlan, vocabulary: Vocabulary
     )
 
     ids = _uuid_strings(rng, rows)
-    severity = _base_severity(rng, rows)
+    severity = _base_severity(rng, rows, mixes.base_severity)
     duration = np.exp(DURATION_MU[codes] + DURATION_SIGMA[codes] * rng.standard_normal(rows))
     large_candidates = int(np.isin(codes, LARGE_PAYLOAD_TYPES).sum())
     payload = _Block(
@@ -383,7 +409,7 @@ def _generate_block(spec: DatasetSpec, plan: SessionPlan, vocabulary: Vocabulary
         metrics=metrics,
         parent_event_id=_parents(rng, codes, previous, ids),
         related_event_ids=_related(rng, spec, codes, position, order, rank, ids),
-        tags=vocabulary.tag_sets[_tag_masks(rng, rows)],
+        tags=vocabulary.tag_sets[_tag_masks(rng, rows, mixes.tag)],
         severity=SEVERITY_NAMES[severity],
     )
 
@@ -400,7 +426,9 @@ class _Timeline:
     last_us: np.ndarray  # per session: timestamp of session_end
 
 
-def _session_timeline(rng: np.random.Generator, plan: SessionPlan, first: int, last: int) -> _Timeline:
+def _session_timeline(
+    rng: np.random.Generator, plan: SessionPlan, first: int, last: int, middle_event_cdf: np.ndarray
+) -> _Timeline:
     lengths = plan.length[first:last]
     rows = int(lengths.sum())
     session_first_row = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -408,7 +436,7 @@ def _session_timeline(rng: np.random.Generator, plan: SessionPlan, first: int, l
     position = np.arange(rows) - session_first_row[session]
     is_last = position == lengths[session] - 1
 
-    codes = _draw(MIDDLE_EVENT_CDF, rng.random(rows))
+    codes = _draw(middle_event_cdf, rng.random(rows))
     codes[position == 0] = SESSION_START
     codes[is_last] = SESSION_END
     # An llm_request is usually answered by the very next event; requests themselves stay requests.
@@ -489,8 +517,10 @@ def _sha_strings(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.array(rng.bytes(20 * n).hex("\n", 20).split("\n")[:n] if n else [], dtype=object)
 
 
-def _base_severity(rng: np.random.Generator, rows: int) -> np.ndarray:
+def _base_severity(rng: np.random.Generator, rows: int, cdf: np.ndarray | None) -> np.ndarray:
     u = rng.random(rows)
+    if cdf is not None:
+        return _draw(cdf, u).astype(np.int8)
     return np.select([u < 0.10, u < 0.96, u < 0.99], [DEBUG, INFO, WARNING], ERROR).astype(np.int8)
 
 
@@ -535,10 +565,10 @@ def _related(
     return related
 
 
-def _tag_masks(rng: np.random.Generator, rows: int) -> np.ndarray:
+def _tag_masks(rng: np.random.Generator, rows: int, tag_cdf: np.ndarray) -> np.ndarray:
     """0-3 tags per event as a bit mask over TAGS (duplicates merge, so some events get fewer)."""
     count = _draw(TAG_COUNT_CDF, rng.random(rows))
-    picks = _draw(TAG_CDF, rng.random((rows, 3)))
+    picks = _draw(tag_cdf, rng.random((rows, 3)))
     bits = np.left_shift(1, picks) * (np.arange(3) < count[:, None])
     return np.bitwise_or.reduce(bits, axis=1)
 

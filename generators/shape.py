@@ -53,6 +53,9 @@ _REAL_KNOBS = (
     "weekend_activity",
     *_FRACTION_KNOBS,
 )
+# Optional category mixes as (name, weight) pairs; None keeps the built-in mix.
+_MIX_KNOBS = ("event_type_weights", "agent_weights", "severity_weights", "tag_weights")
+Mix = tuple[tuple[str, float], ...]
 
 
 class Stream(IntEnum):
@@ -89,6 +92,21 @@ class DatasetSpec:
     large_payload_fraction: float = 0.002
     null_metrics_fraction: float = 0.1
     related_events_fraction: float = 0.02
+    # Weights of the event types drawn between session_start and session_end (before 90% of the events right
+    # after an llm_request become its llm_response), of agents per session, of the base severity (failures
+    # still raise it) and of tags; None keeps the built-in mix (see generators/README.md).
+    event_type_weights: Mix | None = None
+    agent_weights: Mix | None = None
+    severity_weights: Mix | None = None
+    tag_weights: Mix | None = None
+
+    def __post_init__(self) -> None:
+        # A recorded to_dict() spells a mix as lists of [name, weight]; hold it as tuples (hashable, comparable).
+        for name in _MIX_KNOBS:
+            value = getattr(self, name)
+            if isinstance(value, list | tuple):
+                pairs = tuple(tuple(pair) if isinstance(pair, list | tuple) else pair for pair in value)
+                object.__setattr__(self, name, pairs)
 
     @property
     def sessions(self) -> int:
@@ -168,6 +186,8 @@ class DatasetSpec:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise SpecError(f"{name}={value} is a fraction; pass a value between 0 and 1")
+        for name, known in _mix_vocabularies().items():
+            _validate_mix(name, getattr(self, name), known)
 
     def rng(self, stream: Stream, index: int = 0) -> np.random.Generator:
         """Random stream (stream, index) of this dataset: PCG64 keyed by the seed, the same on any machine."""
@@ -181,15 +201,59 @@ class DatasetSpec:
         knobs["reference_instant"] = self.reference_instant.astimezone(UTC).isoformat()
         knobs["projects"] = self.project_count
         knobs.update({name: float(getattr(self, name)) for name in _REAL_KNOBS})
+        for name in _MIX_KNOBS:
+            mix = getattr(self, name)
+            knobs[name] = None if mix is None else [[str(label), float(weight)] for label, weight in mix]
         return knobs
 
     def fingerprint(self) -> str:
+        # Unset mixes are left out, so specs from before the mix knobs existed keep their fingerprints.
+        knobs = {k: v for k, v in self.to_dict().items() if not (k in _MIX_KNOBS and v is None)}
         canonical = json.dumps(
-            {"generator_version": GENERATOR_VERSION, "spec": self.to_dict()},
+            {"generator_version": GENERATOR_VERSION, "spec": knobs},
             sort_keys=True,
             separators=(",", ":"),
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _mix_vocabularies() -> dict[str, tuple[str, ...]]:
+    """The names each mix knob may weight."""
+    # Imported here: events and vocabulary import this module.
+    from generators.events import EVENT_TYPES, SEVERITIES
+    from generators.vocabulary import AGENTS, TAGS
+
+    structural = ("session_start", "session_end")
+    return {
+        "event_type_weights": tuple(t for t in EVENT_TYPES if t not in structural),
+        "agent_weights": tuple(agent.name for agent in AGENTS),
+        "severity_weights": SEVERITIES,
+        "tag_weights": tuple(TAGS),
+    }
+
+
+def _validate_mix(name: str, mix: Any, known: tuple[str, ...]) -> None:
+    if mix is None:
+        return
+    example = f"(({known[0]!r}, 0.7), ({known[1]!r}, 0.3))"
+    if not isinstance(mix, tuple) or not mix:
+        raise SpecError(f"{name} must be (name, weight) pairs such as {example}, or None for the built-in mix")
+    seen: set[str] = set()
+    for pair in mix:
+        if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[0], str)):
+            raise SpecError(f"{name}: {pair!r} is not a (name, weight) pair; write e.g. {example}")
+        label, weight = pair
+        if label not in known:
+            structural = label in ("session_start", "session_end")
+            hint = " (the generator places one of each per session)" if structural else ""
+            raise SpecError(f"{name}: {label!r} cannot be weighted{hint}; known names: {', '.join(known)}")
+        if label in seen:
+            raise SpecError(f"{name}: {label!r} appears twice; give each name once")
+        seen.add(label)
+        if isinstance(weight, bool) or not isinstance(weight, int | float) or not 0.0 <= weight < float("inf"):
+            raise SpecError(f"{name}: the weight of {label!r} must be a finite number >= 0, got {weight!r}")
+    if not sum(weight for _, weight in mix) > 0.0:
+        raise SpecError(f"{name}: the weights add up to 0; give at least one name a positive weight")
 
 
 _ROWS_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kKmMgG]?)\s*$")

@@ -1,4 +1,11 @@
--- The table to profile: its oid, kind and whether the current role may read it (NULLs when it does not exist).
-SELECT c.oid::bigint, c.relkind::text, has_table_privilege(c.oid, 'SELECT'), current_user::text
+-- The table to profile (no row when it does not exist): its oid, kind, quoted name, whether the current role
+-- may read it, and the settings the profile records or names in its messages.
+SELECT c.oid::bigint,
+       c.relkind::text,
+       c.oid::regclass::text,
+       has_table_privilege(c.oid, 'SELECT'),
+       current_user::text,
+       current_setting('server_version'),
+       current_setting('transaction_read_only')
 FROM pg_class c
 WHERE c.oid = to_regclass(%(table)s)
