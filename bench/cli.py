@@ -310,6 +310,7 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
                 args.select,
                 load_report,
                 args.verbose,
+                progress=not args.no_progress,
                 suites=suites_from(args, default_suites),
             )
         finally:

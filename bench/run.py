@@ -223,11 +223,12 @@ def run_benchmark(
     load_report: dict[str, Any] | None = None,
     verbose: bool = False,
     suites: list[str] | None = None,
+    progress: bool = True,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    with prepared_run(config, settings, targets_path) as ctx:
+    with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         run_cases(ctx, select, verbose)
-        sections = run_suites(ctx, config, suites) if suites else {}
+        sections = run_suites(ctx, config, suites, progress) if suites else {}
         doc = finalize(ctx, load_report, sections)
     doc["extra"]["suite_wall_s"] = time.perf_counter() - started
     doc["extra"]["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
