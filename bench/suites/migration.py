@@ -321,20 +321,7 @@ def idempotency_verdict(
     outcome: dict[str, Any], one_transaction: dict[str, Any] | None = None, first_error: str | None = None
 ) -> Verdict:
     if first_error:
-        return Verdict(
-            promise="migration_idempotent",
-            kind="claim",
-            verdict="failed",
-            point=None,
-            low=None,
-            high=None,
-            expected_min=None,
-            expected_max=None,
-            bound=None,
-            gated=False,
-            reason=NOT_GATED,
-            evidence=f"the first application already failed: {first_error}",
-        )
+        return _idempotency(verdict="failed", evidence=f"the first application already failed: {first_error}")
     passed = [o["statement"] for o in outcome["statements"] if not o["error"]]
     failed = [o for o in outcome["statements"] if o["error"]]
     if failed:
@@ -354,10 +341,14 @@ def idempotency_verdict(
             f"second application of {outcome['file']}: all {len(passed)} statements passed, index set "
             f"{'unchanged' if outcome['index_set_unchanged'] else 'CHANGED'}"
         )
+    return _idempotency(verdict="held" if outcome["idempotent"] else "not held", evidence=evidence)
+
+
+def _idempotency(verdict: str, evidence: str) -> Verdict:
     return Verdict(
         promise="migration_idempotent",
         kind="claim",
-        verdict="held" if outcome["idempotent"] else "not held",
+        verdict=verdict,
         point=None,
         low=None,
         high=None,
