@@ -629,14 +629,14 @@ def _storage_bars(
                 ax.text(
                     left + width / 2,
                     y,
-                    f"{name}\n{width:,.3g} {unit}",
+                    f"{name}\n{_size_text(width)} {unit}",
                     ha="center",
                     va="center",
                     fontsize=8,
                     color="white" if name == "heap" else "black",
                 )
             left += width
-        ax.text(left + widest * 0.01, y, f"{left:,.3g} {unit}{note}", va="center", fontsize=9)
+        ax.text(left + widest * 0.01, y, f"{_size_text(left)} {unit}{note}", va="center", fontsize=9)
     ax.set_yticks(range(len(bars)), [b[0] for b in bars], fontsize=9)
     ax.set_ylim(len(bars) - 0.4, -0.6)
     ax.set_xlim(0, widest * 1.3)
@@ -644,7 +644,7 @@ def _storage_bars(
     for n in names:
         size = next(b[1]["indexes_bytes"][n] for b in reversed(bars) if n in b[1]["indexes_bytes"]) / scale
         tag = " (new)" if n in new else " (dropped)" if n in dropped else ""
-        label = f"{n.removeprefix(INDEX_PREFIX)}{tag}" + (f": {size:,.3g} {unit}" if sizes_in_legend else "")
+        label = f"{n.removeprefix(INDEX_PREFIX)}{tag}" + (f": {_size_text(size)} {unit}" if sizes_in_legend else "")
         handles.append(Patch(facecolor=colour[n], hatch="//" if n in new else None, edgecolor="white", label=label))
     ax.legend(
         handles=handles,
@@ -657,6 +657,11 @@ def _storage_bars(
     )
     ax.grid(axis="x", color="#ececec", lw=0.6)
     ax.set_axisbelow(True)
+
+
+def _size_text(value: float) -> str:
+    """Three significant figures without scientific notation: 8.47, 99.5, 1,258."""
+    return f"{value:,.0f}" if value >= 100 else f"{value:.3g}"
 
 
 def _pct(value: float | None) -> str:
