@@ -189,6 +189,8 @@ def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
     from generators.shape import SpecError, spec_from_args
 
+    if getattr(args, "workers", 1) < 1:
+        raise HarnessError(f"--workers must be at least 1 (got {args.workers})")
     if args.profile is not None:
         from bench.profile import spec_for_load
 

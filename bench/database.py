@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -88,3 +90,35 @@ def write_meta(conn: psycopg.Connection[Any], key: str, value: Any) -> None:
 
 def delete_meta(conn: psycopg.Connection[Any], key: str) -> None:
     conn.execute(f"DELETE FROM {MARKER_TABLE} WHERE key = %s", [key])
+
+
+# Any fixed number: the advisory lock every phase2-bench process takes on the database it works on.
+HARNESS_LOCK_KEY = 0x50484132  # "PHA2"
+
+
+@contextlib.contextmanager
+def harness_lock(dsn: str, role: str, exclusive: bool) -> Iterator[None]:
+    """Loads take the lock exclusively, measurements shared, so a load never swaps data under a running measurement.
+
+    Held on a connection of its own for as long as the work lasts; the server releases it if the process dies.
+    """
+    conn = connect(dsn, role)
+    try:
+        fn = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
+        row = conn.execute(f"SELECT {fn}(%s)", [HARNESS_LOCK_KEY]).fetchone()
+        if not row or not row[0]:
+            holders = conn.execute(
+                "SELECT string_agg(DISTINCT coalesce(nullif(a.application_name, ''), 'pid') || ' ' || a.pid, ', ') "
+                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.database = "
+                "(SELECT oid FROM pg_database WHERE datname = current_database())",
+                [HARNESS_LOCK_KEY],
+            ).fetchone()
+            what = "loading" if not exclusive else "measuring or loading"
+            raise HarnessError(
+                f"another phase2-bench process is {what} the {role} instance ({holders[0] if holders else 'unknown'}); "
+                "wait for it to finish, or use other instances (--state-dir or other DSNs)"
+            )
+        yield
+    finally:
+        conn.close()

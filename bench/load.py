@@ -21,7 +21,7 @@ import psycopg
 from tqdm import tqdm
 
 from bench.config import SCHEMA_DIR
-from bench.database import read_meta, write_meta
+from bench.database import harness_lock, read_meta, write_meta
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
 from bench.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
@@ -241,6 +241,15 @@ def load_dataset(
     spec.validate()
     if workers < 1:
         raise HarnessError(f"--workers must be at least 1 (got {workers})")
+    with contextlib.ExitStack() as locks:
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=True))
+        return _load_locked(pair, spec, workers, force, batch_rows, progress)
+
+
+def _load_locked(
+    pair: InstancePair, spec: DatasetSpec, workers: int, force: bool, batch_rows: int, progress: bool
+) -> LoadReport:
     key = dataset_key(spec, pair.engine)
     targets: list[Instance] = []
     skipped: list[Instance] = []

@@ -18,6 +18,7 @@ from psycopg.types.string import TextLoader
 from bench.analysis import analyze_case, judge
 from bench.cases import Case, load_cases
 from bench.config import HarnessConfig
+from bench.database import harness_lock
 from bench.environment import collect_environment
 from bench.errors import HarnessError
 from bench.instances import InstancePair, open_instances
@@ -87,7 +88,9 @@ def prepared_run(
     progress: bool = True,
 ) -> Iterator[RunContext]:
     targets = load_targets(targets_path)
-    with open_instances(config) as pair:
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
         dataset = require_loaded(pair)
         conns = {role: _timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
         try:

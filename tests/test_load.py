@@ -143,3 +143,15 @@ def test_dataset_key_changes_with_engine_and_spec() -> None:
     spec = spec_from_args(1_000, None, 1)
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec, PARTITIONS_NOT_INSTALLED)
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec_from_args(1_000, None, 2), TIMESCALEDB)
+
+
+def test_load_refuses_while_a_measurement_holds_the_instances(scratch_pair: InstancePair) -> None:
+    from bench.database import harness_lock
+
+    spec = spec_from_args(1_000, None, 9)
+    with (
+        harness_lock(scratch_pair.before.dsn, "before", exclusive=False),
+        pytest.raises(HarnessError, match="another phase2-bench process is measuring or loading the before"),
+    ):
+        load_dataset(scratch_pair, spec, progress=False)
+    assert load_dataset(scratch_pair, spec, progress=False).loaded == ["before", "after"]
