@@ -24,7 +24,7 @@ bench: venv  ## instances -> load -> suites -> storage -> verdicts -> report (de
 bench-sweep: venv  ## where the speedups hold: each promise as a curve over the data shape (~2 min at 2M rows)
 	$(PY) -m bench bench --suites sweep $(ARGS)
 
-bench-scaling: venv  ## the suites at 0.5M, 2M and 10M rows (about 25 minutes on 2 cores)
+bench-scaling: venv  ## the promises at 0.5M, 2M and 10M rows (about 12 minutes on 2 cores)
 	$(PY) -m bench bench --suites scaling $(ARGS)
 
 bench-load: venv  ## streaming load rate vs the server's own COPY FROM file ceiling
