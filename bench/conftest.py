@@ -16,6 +16,12 @@ from bench.cases import load_cases
 from bench.params import slots_for
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # As in `python -m bench run`: no garbage collection pauses inside a timed round.
+    if hasattr(config.option, "benchmark_disable_gc"):
+        config.option.benchmark_disable_gc = True
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "case_slot" in metafunc.fixturenames:
         slots = [(case, label) for case in load_cases() for label, _ in slots_for(case)]
@@ -36,4 +42,15 @@ def run_context(request: pytest.FixtureRequest) -> Iterator[Any]:
     with prepared_run(HarnessConfig.from_env(), MeasureSettings()) as ctx:
         yield ctx
         doc = finalize(ctx)
-        print("\n" + format_verdict_table(doc))
+        request.config.stash[VERDICT_TABLE] = format_verdict_table(doc)
+
+
+VERDICT_TABLE = pytest.StashKey[str]()
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    """Standalone runs end with the verdict table of the results document they wrote."""
+    table = config.stash.get(VERDICT_TABLE, None)
+    if table:
+        terminalreporter.write_sep("=", "phase2-bench verdicts")
+        terminalreporter.write_line(table)
