@@ -232,8 +232,6 @@ def run_benchmark(
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         run_cases(ctx, select, verbose)
         sections = run_suites(ctx, config, suites, progress) if suites else {}
-        doc = finalize(ctx, load_report, sections)
-    doc["extra"]["suite_wall_s"] = time.perf_counter() - started
-    doc["extra"]["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
-    write_results(doc, Path(ctx.run_dir))
-    return doc
+        ctx.extra["suite_wall_s"] = time.perf_counter() - started
+        ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
+        return finalize(ctx, load_report, sections)
