@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import subprocess
@@ -36,23 +37,32 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
+# One round trip: the server's version, TimescaleDB's (when created in this database) and the settings in force.
+SERVER_FACTS_SQL = """
+SELECT current_setting('server_version'),
+       (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
+       (SELECT json_object_agg(name, current_setting(name)) FROM unnest(%s::text[]) AS name)
+"""
+
+
+def server_facts(conn: psycopg.Connection[Any], timescaledb: bool) -> dict[str, Any]:
+    names = list(settings_dict(timescaledb))
+    row = conn.execute(SERVER_FACTS_SQL, [names]).fetchone()
+    assert row is not None
+    settings = json.loads(row[2]) if isinstance(row[2], str) else row[2]
+    return {
+        "postgres_version": row[0],
+        "timescaledb_version": row[1],
+        "settings": {name: settings[name] for name in names},
+    }
+
+
 def collect_environment(pair: InstancePair) -> dict[str, Any]:
     per_instance = {}
     for inst in pair:
         with inst.connect() as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-            ts = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-            settings = {
-                name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]  # type: ignore[index]
-                for name in settings_dict(pair.engine.is_timescaledb)
-            }
-        per_instance[inst.role] = {
-            "postgres_version": version,
-            "timescaledb_version": ts[0] if ts else None,
-            "settings": settings,
-            "kind": inst.kind,
-            "dsn": inst.safe_dsn,
-        }
+            facts = server_facts(conn, pair.engine.is_timescaledb)
+        per_instance[inst.role] = {**facts, "kind": inst.kind, "dsn": inst.safe_dsn}
     dirty = _git("status", "--porcelain")
     return {
         "engine": pair.engine.name,

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bench.database import is_marked, read_meta, table_exists
+from bench.environment import server_facts
 from bench.errors import HarnessError
 from bench.instances import TIMESCALEDB, InstancePair
 from bench.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
-from bench.server_settings import settings_dict
 
 
 def instance_status(pair: InstancePair) -> list[dict[str, Any]]:
@@ -18,15 +18,12 @@ def instance_status(pair: InstancePair) -> list[dict[str, Any]]:
         try:
             with inst.connect() as conn:
                 entry["healthy"] = True
-                entry["server_version"] = conn.execute("SHOW server_version").fetchone()[0]  # type: ignore[index]
-                row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
-                entry["timescaledb_version"] = row[0] if row else None
+                facts = server_facts(conn, pair.engine.is_timescaledb)
+                entry["server_version"] = facts["postgres_version"]
+                entry["timescaledb_version"] = facts["timescaledb_version"]
                 entry["engine"] = pair.engine.label
                 entry["marked"] = is_marked(conn)
-                entry["settings"] = {
-                    name: conn.execute("SELECT current_setting(%s)", [name]).fetchone()[0]  # type: ignore[index]
-                    for name in settings_dict(pair.engine.is_timescaledb)
-                }
+                entry["settings"] = facts["settings"]
                 entry["dataset"] = read_meta(conn, "dataset")
                 if table_exists(conn, "agent_events"):
                     expected = EXPECTED_BEFORE if inst.role == "before" else EXPECTED_AFTER
