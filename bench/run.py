@@ -160,12 +160,13 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
         started = time.perf_counter()
         try:
             sections[name] = load_suite(name)(suite_ctx)
-        except Exception as e:  # one broken suite is recorded as failed; the others and the report still run
+        except Exception as e:  # one broken suite (a lost connection, a bug) is recorded as failed; the rest still run
+            failure = str(e).strip() if isinstance(e, HarnessError) else f"{type(e).__name__}: {str(e).strip()}"
             sections[name] = {
                 "name": name,
                 "title": SUITES[name][1],
                 "skipped": None,
-                "failed": f"{type(e).__name__}: {e}" if not isinstance(e, HarnessError) else str(e),
+                "failed": f"the {name} suite failed: {failure}",
                 "verdicts": [],
                 "records": {},
                 "notes": [],

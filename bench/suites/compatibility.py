@@ -23,7 +23,6 @@ import psycopg
 from tqdm import tqdm
 
 from bench.cases import Case, load_cases
-from bench.errors import HarnessError
 from bench.instances import InstancePair
 from bench.measure import Execution, execute_timed
 from bench.params import ParamSample, params_for, sample_params
@@ -45,10 +44,7 @@ class CompatibilitySettings:
 
 def run(ctx: SuiteContext) -> dict[str, Any]:
     settings = CompatibilitySettings(seed=ctx.settings.seed, statement_timeout_ms=ctx.settings.statement_timeout_ms)
-    try:
-        return check_compatibility(ctx.pair, ctx.dataset, ctx.run_dir, settings, ctx.progress)
-    except psycopg.Error as e:  # a lost connection, not a query's own failure (those are recorded per query)
-        raise HarnessError(f"the {NAME} suite failed: {type(e).__name__}: {str(e).strip()}") from e
+    return check_compatibility(ctx.pair, ctx.dataset, ctx.run_dir, settings, ctx.progress)
 
 
 def check_compatibility(
