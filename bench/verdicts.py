@@ -417,6 +417,34 @@ class Verdict:
         return asdict(self)
 
 
+def figure_verdict(
+    promise: str,
+    kind: str,
+    verdict: str,
+    value: float | None,
+    reason: str,
+    evidence: str,
+    expected_min: float | None = None,
+    expected_max: float | None = None,
+    bound: float | None = None,
+) -> Verdict:
+    """A reported (not gated) verdict on one deterministic figure: point, low and high are the same value."""
+    return Verdict(
+        promise=promise,
+        kind=kind,
+        verdict=verdict,
+        point=value,
+        low=value,
+        high=value,
+        expected_min=expected_min,
+        expected_max=expected_max,
+        bound=bound,
+        gated=False,
+        reason=reason,
+        evidence=evidence,
+    )
+
+
 def speedup_range_verdict(
     promise: Promise, estimate: SpeedupEstimate | None, n_cases: int, failure: str = ""
 ) -> Verdict:

@@ -27,7 +27,7 @@ from bench.instances import InstancePair
 from bench.measure import Execution, execute_timed
 from bench.params import ParamSample, params_for, sample_params
 from bench.suites import SuiteContext
-from bench.verdicts import Verdict
+from bench.verdicts import Verdict, figure_verdict
 
 NAME = "compatibility"
 TITLE = "backward compatibility: every control and promise query returns the same rows before and after"
@@ -223,17 +223,13 @@ def compatibility_verdict(by_case: dict[str, Any], from_run: int, here: int) -> 
         evidence += "; results differ: " + ", ".join(not_same[:10])
     if failed:
         evidence += "; not comparable (failed or timed out): " + ", ".join(failed[:10])
-    return Verdict(
+    return figure_verdict(
         promise="backward_compatible",
         kind="claim",
         verdict=verdict,
-        point=same / total if total else None,
-        low=same / total if total else None,
-        high=same / total if total else None,
-        expected_min=1.0,
-        expected_max=None,
-        bound=1.0,
-        gated=False,
+        value=same / total if total else None,
         reason=NOT_GATED,
         evidence=evidence,
+        expected_min=1.0,
+        bound=1.0,
     )

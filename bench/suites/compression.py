@@ -37,7 +37,7 @@ from bench.stats import bootstrap_speedup_interval
 from bench.storage import HYPERTABLE_INDEX_SQL
 from bench.suites import SuiteContext, reduced_settings, skipped
 from bench.suites.scratch import scratch_pair
-from bench.verdicts import Verdict, judge_max, judge_speedup_range, speedup_range_verdict
+from bench.verdicts import Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
 from generators.shape import SpecError, parse_rows
 
 NAME = "compression"
@@ -233,19 +233,15 @@ def _reduction_verdict(role: str, reduction: dict[str, Any], stats: dict[str, An
         f"data alone (heap + TOAST) {reduction['compressed_chunks_data_pct']:.1f}% smaller; whole hypertable "
         f"{reduction['hypertable_pct']:.1f}% smaller"
     )
-    return Verdict(
+    return figure_verdict(
         promise=f"compression_reduction/{role}",
         kind="range",
         verdict=judge_speedup_range(value, value, low, high),
-        point=value,
-        low=value,
-        high=value,
-        expected_min=low,
-        expected_max=high,
-        bound=None,
-        gated=False,
+        value=value,
         reason="PHASE2_IMPLEMENTATION.md: compression after 7 days gives a 70-90% reduction; reported, not gated",
         evidence=evidence,
+        expected_min=low,
+        expected_max=high,
     )
 
 
@@ -272,20 +268,15 @@ def _savings_verdict(figures: dict[str, Any]) -> Verdict:
         f"{figures['index_overhead_bytes_once_compressed'] / 1e6:,.1f} MB once the old chunks are compressed"
         + (f"; savings are {ratio:.3g}x the overhead" if ratio is not None else "")
     )
-    return Verdict(
+    return figure_verdict(
         promise="compression_savings_vs_index_overhead",
         kind="max",
         verdict=judge_max(value, value, 100.0),
-        point=value,
-        low=value,
-        high=value,
-        expected_min=None,
-        expected_max=None,
-        bound=100.0,
-        gated=False,
+        value=value,
         reason='PHASE2_IMPLEMENTATION.md: "compression savings far exceed index overhead" (metric: overhead as % '
         "of savings; met when the savings exceed it, how far is in the evidence); reported, not gated",
         evidence=evidence,
+        bound=100.0,
     )
 
 

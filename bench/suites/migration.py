@@ -36,7 +36,7 @@ from bench.sql_files import read_statements, split_statements
 from bench.suites import SuiteContext, skipped
 from bench.suites.lock_probe import LoadProbe, ProbeSettings, ProbeWorkload, measure_blocking
 from bench.suites.scratch import RowStream, ScratchUnavailable, build_copies, generation_spec, scratch_database
-from bench.verdicts import Verdict
+from bench.verdicts import Verdict, figure_verdict
 
 NAME = "migration"
 TITLE = "migration safety: duration, blocked writes and reads, idempotency, and the non-blocking alternatives"
@@ -300,20 +300,15 @@ def blocking_verdict(name: str, result: dict[str, Any], bound_ms: float) -> Verd
     verdict = judge_blocking(writes["max_gap_ms"], lock_wait_seen, bound_ms)
     if result["first_error"]:
         verdict = "failed"
-    return Verdict(
+    return figure_verdict(
         promise=name,
         kind="claim",
         verdict=verdict,
-        point=writes["max_gap_ms"],
-        low=writes["max_gap_ms"],
-        high=writes["max_gap_ms"],
-        expected_min=None,
-        expected_max=None,
-        bound=bound_ms,
-        gated=False,
+        value=writes["max_gap_ms"],
         reason=NOT_GATED,
         evidence=f"{result['description']}: {_stall_words(result)}"
         + (f"; failed: {result['first_error']}" if result["first_error"] else ""),
+        bound=bound_ms,
     )
 
 
@@ -345,17 +340,11 @@ def idempotency_verdict(
 
 
 def _idempotency(verdict: str, evidence: str) -> Verdict:
-    return Verdict(
+    return figure_verdict(
         promise="migration_idempotent",
         kind="claim",
         verdict=verdict,
-        point=None,
-        low=None,
-        high=None,
-        expected_min=None,
-        expected_max=None,
-        bound=None,
-        gated=False,
+        value=None,
         reason=NOT_GATED,
         evidence=evidence,
     )
@@ -366,17 +355,11 @@ def duration_verdict(result: dict[str, Any], copy_rows: int, dataset_rows: int) 
     per_million = seconds / copy_rows * 1e6
     steps = ", ".join(f"#{o['statement']} {o['seconds']:.2f}s" for o in result["statements"] if o.get("seconds"))
     scale = "" if copy_rows >= dataset_rows else f"; the dataset has {dataset_rows:,} rows"
-    return Verdict(
+    return figure_verdict(
         promise="migration_duration",
         kind="max",
         verdict="reported" if not result["first_error"] else "failed",
-        point=seconds,
-        low=seconds,
-        high=seconds,
-        expected_min=None,
-        expected_max=None,
-        bound=None,
-        gated=False,
+        value=seconds,
         reason="reported, not gated: the design document states no duration",
         evidence=f"{seconds:.2f} s on {copy_rows:,} rows ({per_million:,.1f} s per million rows{scale}) under "
         f"the probe's load, one transaction; statements: {steps}",
