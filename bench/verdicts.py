@@ -427,8 +427,9 @@ def figure_verdict(
     expected_min: float | None = None,
     expected_max: float | None = None,
     bound: float | None = None,
+    gated: bool = False,
 ) -> Verdict:
-    """A reported (not gated) verdict on one deterministic figure: point, low and high are the same value."""
+    """A verdict on one deterministic figure (point, low and high are the same value); reported unless gated."""
     return Verdict(
         promise=promise,
         kind=kind,
@@ -439,7 +440,7 @@ def figure_verdict(
         expected_min=expected_min,
         expected_max=expected_max,
         bound=bound,
-        gated=False,
+        gated=gated,
         reason=reason,
         evidence=evidence,
     )
@@ -481,19 +482,15 @@ def max_verdict(promise: Promise, value: float | None, failure: str = "") -> Ver
     if promise.kind != "max" or promise.max is None:
         raise ValueError(f"promise {promise.name!r} is of kind {promise.kind!r}, not max")
     evidence = _failure_evidence(failure) if value is None else f"{promise.metric} {value:.3g} (limit {promise.max:g})"
-    return Verdict(
-        promise=promise.name,
-        kind=promise.kind,
-        verdict=judge_max(value, value, promise.max),
-        point=value,
-        low=value,
-        high=value,
-        expected_min=None,
-        expected_max=None,
+    return figure_verdict(
+        promise.name,
+        promise.kind,
+        judge_max(value, value, promise.max),
+        value,
+        promise.reason,
+        evidence,
         bound=promise.max,
         gated=promise.gated,
-        reason=promise.reason,
-        evidence=evidence,
     )
 
 
