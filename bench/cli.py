@@ -11,12 +11,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from bench.config import ENGINES, HarnessConfig
-from bench.errors import HarnessError
+from bench.core.config import ENGINES, HarnessConfig
+from bench.core.errors import HarnessError
 
 if TYPE_CHECKING:
-    from bench.instances import InstancePair
-    from bench.measure import MeasureSettings
+    from bench.db.instances import InstancePair
+    from bench.measure.timing import MeasureSettings
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
@@ -64,8 +64,8 @@ def config_from(args: argparse.Namespace) -> HarnessConfig:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    from bench.instances import open_instances
-    from bench.status import format_status, instance_status
+    from bench.db.instances import open_instances
+    from bench.db.status import format_status, instance_status
 
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
@@ -76,7 +76,7 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from bench.instances import stop_embedded
+    from bench.db.instances import stop_embedded
 
     config = config_from(args)
     if config.external:
@@ -91,7 +91,7 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Stop the embedded servers and delete their data directories (only folders the harness created)."""
     import shutil
 
-    from bench.instances import embedded_servers, stop_embedded
+    from bench.db.instances import embedded_servers, stop_embedded
 
     config = config_from(args)
     if config.external:
@@ -110,9 +110,9 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bench.embedded import EmbeddedServer
-    from bench.instances import embedded_servers, open_instances
-    from bench.status import format_status, instance_status
+    from bench.db.embedded import EmbeddedServer
+    from bench.db.instances import embedded_servers, open_instances
+    from bench.db.status import format_status, instance_status
 
     config = config_from(args)
     if not config.external:
@@ -176,7 +176,7 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
 
 
 def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list[str]:
-    from bench.suites import SUITES, registry  # noqa: F401  (registers the suites)
+    from bench.measure.suites import SUITES, registry  # noqa: F401  (registers the suites)
 
     if args.suites == "list":
         print("\n".join(f"{name:20s} {desc}" for name, (_, desc) in SUITES.items()) or "no extra suites")
@@ -192,7 +192,7 @@ def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default")
     if getattr(args, "workers", 1) < 1:
         raise HarnessError(f"--workers must be at least 1 (got {args.workers})")
     if args.profile is not None:
-        from bench.profile import spec_for_load
+        from bench.load.profile import spec_for_load
 
         return spec_for_load(args.profile, args.rows, args.preset, args.seed, _knobs(args.knob))
     preset = args.preset if args.preset or args.rows else default_preset
@@ -222,7 +222,7 @@ def _knobs(pairs: list[str]) -> dict[str, Any]:
 
 
 def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
-    from bench.measure import MeasureSettings
+    from bench.measure.timing import MeasureSettings
 
     overrides = {
         k: v
@@ -244,7 +244,7 @@ def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
 
 
 def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> dict[str, Any]:
-    from bench.load import load_dataset
+    from bench.load.loader import load_dataset
 
     print(
         f"dataset: {spec.rows:,} rows, seed {spec.seed}, fingerprint {spec.fingerprint()[:12]}; "
@@ -257,27 +257,27 @@ def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> di
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from bench.instances import open_instances
+    from bench.db.instances import open_instances
 
     spec = dataset_spec_from(args)
     config = config_from(args)
     with open_instances(config) as pair:
         _load(args, pair, spec)
         if args.profile is not None:
-            from bench.profile import fidelity_report, load_profile
+            from bench.load.profile import fidelity_report, load_profile
 
             print("\nfidelity (the loaded before instance profiled, beside the source profile):")
             print(fidelity_report(pair.before.dsn, load_profile(args.profile), spec.rows)[0])
         if args.measure_ceiling:
-            from bench.load_ceiling import measure_ceiling
+            from bench.load.ceiling import measure_ceiling
 
             print(measure_ceiling(pair, spec, progress=not args.no_progress).summary())
     return 0
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bench.run import run_benchmark
-    from bench.summary import format_suite_table, format_verdict_table
+    from bench.measure.run import run_benchmark
+    from bench.report.summary import format_suite_table, format_verdict_table
 
     doc = run_benchmark(
         config_from(args),
@@ -295,8 +295,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
     """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
-    from bench.instances import open_instances
-    from bench.run import run_benchmark
+    from bench.db.instances import open_instances
+    from bench.measure.run import run_benchmark
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
@@ -317,7 +317,7 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
             )
         finally:
             if started_here and not config.external:
-                from bench.instances import stop_embedded
+                from bench.db.instances import stop_embedded
 
                 stop_embedded(config)
 
@@ -326,7 +326,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
     import time
 
-    from bench.summary import format_suite_table, format_verdict_table
+    from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
     doc = _benchmark(args, "default", DEFAULT_SUITES)
@@ -335,7 +335,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print("\n" + suite_table)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
     try:
-        from bench.report import write_report
+        from bench.report.document import write_report
 
         paths = write_report(doc)
         print("report: " + ", ".join(str(p) for p in paths))
@@ -373,8 +373,8 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """A short benchmark (the ci preset) or an existing run, judged by bench/gate.py: 0 pass, 1 a check failed."""
-    from bench.config import RUNS_DIR
-    from bench.gate import (
+    from bench.core.config import RUNS_DIR
+    from bench.judge.gate import (
         evaluate,
         format_gate_table,
         gate_failed,
@@ -383,8 +383,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
         write_junit,
         write_markdown,
     )
-    from bench.results import load_results, resolve_run
-    from bench.verdicts import load_targets
+    from bench.core.results import load_results, resolve_run
+    from bench.judge.verdicts import load_targets
 
     # Everything that can be refused is checked before the benchmark spends minutes on it.
     targets = load_targets(args.targets)
@@ -411,8 +411,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bench.report import write_report
-    from bench.results import load_results, resolve_run
+    from bench.report.document import write_report
+    from bench.core.results import load_results, resolve_run
 
     path = resolve_run(args.run)
     for written in write_report(load_results(path), path.parent):
@@ -421,8 +421,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bench.compare import compare_runs, default_compare_dir
-    from bench.results import load_results
+    from bench.report.compare import compare_runs, default_compare_dir
+    from bench.core.results import load_results
 
     doc_a, doc_b = load_results(args.run_a), load_results(args.run_b)
     for written in compare_runs(doc_a, doc_b, args.out or default_compare_dir(doc_a, doc_b), force=args.force):
@@ -431,7 +431,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def add_profile_options(parser: argparse.ArgumentParser) -> None:
-    from bench.profile import ALLOWABLE_VALUES, ProfileOptions
+    from bench.load.profile import ALLOWABLE_VALUES, ProfileOptions
 
     defaults = ProfileOptions()
     g = parser.add_argument_group("profile")
@@ -461,7 +461,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     """Aggregate statistics of an agent_events table, read-only; or --compare two profiles."""
     import os
 
-    from bench.profile import ProfileOptions, compare_files, profile_database, summary, write_profile
+    from bench.load.profile import ProfileOptions, compare_files, profile_database, summary, write_profile
 
     if args.compare:
         report, passed = compare_files(*args.compare)
@@ -476,7 +476,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
     )
     dsn = args.dsn or os.environ.get("PHASE2_PROFILE_DSN")
     if args.instance:
-        from bench.instances import open_instances
+        from bench.db.instances import open_instances
 
         with open_instances(config_from(args)) as pair:
             profile = profile_database(pair.by_role(args.instance).dsn, options)

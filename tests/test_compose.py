@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.config import REPO_ROOT
-from bench.server_settings import settings_dict
+from bench.core.config import REPO_ROOT
+from bench.db.server_settings import settings_dict
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ROLES = ("before", "after")

@@ -15,11 +15,11 @@ from typing import Any
 
 import pytest
 
-from bench import results
+from bench.core import results
 from bench.cli import main
-from bench.config import HarnessConfig
-from bench.errors import HarnessError
-from bench.gate import (
+from bench.core.config import HarnessConfig
+from bench.core.errors import HarnessError
+from bench.judge.gate import (
     STEP_SUMMARY_ENV,
     GateCheck,
     evaluate,
@@ -31,8 +31,8 @@ from bench.gate import (
     write_junit,
     write_markdown,
 )
-from bench.instances import InstancePair
-from bench.verdicts import DEFAULT_TARGETS_PATH, Targets, TargetsError, load_targets
+from bench.db.instances import InstancePair
+from bench.judge.verdicts import DEFAULT_TARGETS_PATH, Targets, TargetsError, load_targets
 
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"
 SPEEDUP_PROMISES = ("session_timeline", "project_timeline", "jsonb_containment")
@@ -544,7 +544,7 @@ def test_gate_runs_the_ci_preset_end_to_end(
     for variable in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN"):
         monkeypatch.delenv(variable, raising=False)
     runs = tmp_path / "runs"  # keep reports/runs and its `latest` link out of the test
-    monkeypatch.setattr("bench.run.new_run_dir", lambda: results.new_run_dir(runs))
+    monkeypatch.setattr("bench.measure.run.new_run_dir", lambda: results.new_run_dir(runs))
     junit = tmp_path / "gate-junit.xml"
     code = main(
         [

@@ -24,13 +24,13 @@ from fixtures.instances import discard_data_dirs, scratch_databases
 from psycopg.conninfo import make_conninfo
 
 from bench.cli import main
-from bench.config import REPO_ROOT, HarnessConfig
-from bench.database import MARKER_TABLE, ensure_marked, table_exists
-from bench.embedded import SERVICE_USER, free_port
-from bench.errors import HarnessError, MigrationError, UnsafeTargetError
-from bench.instances import TIMESCALEDB, InstancePair, open_instances
-from bench.pg_binaries import PgBinaries
-from bench.schema import (
+from bench.core.config import REPO_ROOT, HarnessConfig
+from bench.db.database import MARKER_TABLE, ensure_marked, table_exists
+from bench.db.embedded import SERVICE_USER, free_port
+from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
+from bench.db.instances import TIMESCALEDB, InstancePair, open_instances
+from bench.db.pg_binaries import PgBinaries
+from bench.db.schema import (
     EXPECTED_AFTER,
     EXPECTED_BEFORE,
     PRIMARY_KEY,
@@ -40,8 +40,8 @@ from bench.schema import (
     create_table,
     index_set,
 )
-from bench.server_settings import settings_dict
-from bench.status import format_status, instance_status
+from bench.db.server_settings import settings_dict
+from bench.db.status import format_status, instance_status
 
 # Not aligned to midnight at either end: the partitions must still cover whole UTC days, 1 to 4 March.
 WINDOW_START = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)

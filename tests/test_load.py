@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-import bench.load
+import bench.load.loader
 from bench.cli import main
-from bench.database import read_meta
-from bench.errors import HarnessError
-from bench.instances import InstancePair
-from bench.load import dataset_key, load_dataset, require_loaded
+from bench.db.database import read_meta
+from bench.core.errors import HarnessError
+from bench.db.instances import InstancePair
+from bench.load.loader import dataset_key, load_dataset, require_loaded
 from generators.shape import DatasetSpec, SpecError, spec_from_args
 
 
@@ -56,7 +56,7 @@ def test_different_fingerprint_reloads(scratch_pair: InstancePair) -> None:
 
 
 def _interrupting_chunks(after_chunks: int, action: Any) -> Any:
-    real = bench.load.generate_copy_chunks
+    real = bench.load.loader.generate_copy_chunks
 
     def chunks(spec: DatasetSpec, batch_rows: int = 50_000) -> Iterator[tuple[int, bytes]]:
         for i, chunk in enumerate(real(spec, 1_000)):
@@ -73,7 +73,7 @@ def test_interrupted_load_is_detected_and_redone(scratch_pair: InstancePair, mon
     def interrupt() -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(bench.load, "generate_copy_chunks", _interrupting_chunks(2, interrupt))
+    monkeypatch.setattr(bench.load.loader, "generate_copy_chunks", _interrupting_chunks(2, interrupt))
     with pytest.raises(KeyboardInterrupt):
         load_dataset(scratch_pair, spec, progress=False)
     for inst in scratch_pair:
@@ -99,7 +99,7 @@ def test_server_side_failure_mid_load_is_reported(scratch_pair: InstancePair, mo
                 "WHERE datname = current_database() AND query LIKE 'COPY agent_events%%' AND pid <> pg_backend_pid()"
             )
 
-    monkeypatch.setattr(bench.load, "generate_copy_chunks", _interrupting_chunks(3, kill_copy_backend))
+    monkeypatch.setattr(bench.load.loader, "generate_copy_chunks", _interrupting_chunks(3, kill_copy_backend))
     with pytest.raises(HarnessError, match="before"):
         load_dataset(scratch_pair, spec, progress=False)
     with victim.connect() as conn:
@@ -138,7 +138,7 @@ def test_parallel_workers_load_the_same_rows(scratch_pair: InstancePair) -> None
 
 
 def test_dataset_key_changes_with_engine_and_spec() -> None:
-    from bench.instances import PARTITIONS_NOT_INSTALLED, TIMESCALEDB
+    from bench.db.instances import PARTITIONS_NOT_INSTALLED, TIMESCALEDB
 
     spec = spec_from_args(1_000, None, 1)
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec, PARTITIONS_NOT_INSTALLED)
@@ -146,7 +146,7 @@ def test_dataset_key_changes_with_engine_and_spec() -> None:
 
 
 def test_load_refuses_while_a_measurement_holds_the_instances(scratch_pair: InstancePair) -> None:
-    from bench.database import harness_lock
+    from bench.db.database import harness_lock
 
     spec = spec_from_args(1_000, None, 9)
     with (

@@ -21,11 +21,11 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from bench.cli import main
-from bench.config import SCHEMA_DIR
-from bench.errors import HarnessError
-from bench.instances import InstancePair
-from bench.load import load_dataset
-from bench.profile import ProfileOptions, profile_database, read_only_transaction
+from bench.core.config import SCHEMA_DIR
+from bench.core.errors import HarnessError
+from bench.db.instances import InstancePair
+from bench.load.loader import load_dataset
+from bench.load.profile import ProfileOptions, profile_database, read_only_transaction
 from generators.copy_format import generate_copy_chunks
 from generators.events import EVENT_TYPES, MIDDLE_EVENT_WEIGHTS, EventBatch, generate_batches
 from generators.profile import (

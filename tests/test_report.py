@@ -14,11 +14,11 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from bench import plots
+from bench.report.document import plots
 from bench.cli import EXIT_HARNESS_FAILED, main
-from bench.compare import compare_runs, environment_differences
-from bench.errors import HarnessError
-from bench.report import html_report, markdown_report, notes, write_report
+from bench.report.compare import compare_runs, environment_differences
+from bench.core.errors import HarnessError
+from bench.report.document import html_report, markdown_report, notes, write_report
 
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"
 FIGURE_FILES = ("speedups.png", "latency.png", "speedup_vs_rows.png", "storage.png")
@@ -254,7 +254,7 @@ class TestReportDefaults:
     def test_without_a_folder_the_report_goes_into_the_runs_folder(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("bench.report.RUNS_DIR", tmp_path)
+        monkeypatch.setattr("bench.report.document.RUNS_DIR", tmp_path)
         doc = stored_doc()
         paths = write_report(doc)
         assert {p.parent for p in paths} == {tmp_path / doc["run_id"]}

@@ -19,12 +19,12 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from bench import plots
-from bench.plots_suites import SUITE_FIGURES
-from bench.report import html_report, markdown_report, write_report
-from bench.results import validate
-from bench.suites import skipped
-from bench.summary import format_suite_table, suite_verdict_row
+from bench.report.document import plots
+from bench.report.plots_suites import SUITE_FIGURES
+from bench.report.document import html_report, markdown_report, write_report
+from bench.core.results import validate
+from bench.measure.suites import skipped
+from bench.report.summary import format_suite_table, suite_verdict_row
 
 STORED = Path(__file__).parent / "data" / "results_ci_suites.json"
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -98,9 +98,9 @@ class TestSuiteFigures:
         assert all(plots.FIGURES[name].draw(doc) is None for name in SUITE_FIGURE_NAMES)
 
     def test_figures_for_registers_the_suite_figures_in_a_fresh_interpreter(self) -> None:
-        # Here bench.report has imported bench.plots_suites already; a notebook may only import bench.plots.
+        # Here bench.report.document has imported bench.report.plots_suites already; a notebook may only import bench.report.plots.
         code = (
-            "import json, sys; from bench.plots import FIGURES, figures_for; "
+            "import json, sys; from bench.report.plots import FIGURES, figures_for; "
             f"names = [s.name for s in figures_for(json.loads(open({str(STORED)!r}).read()))]; "
             "print(json.dumps(names))"
         )

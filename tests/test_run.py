@@ -9,15 +9,15 @@ from typing import Any
 
 import pytest
 
-import bench.run
-from bench import results
-from bench.cases import Case, load_cases
-from bench.config import HarnessConfig
-from bench.errors import HarnessError
-from bench.instances import InstancePair
-from bench.measure import MeasureSettings, measure_sample
-from bench.params import ParamSample
-from bench.plans import capture_plan, index_parents, summarize_plan
+import bench.measure.run
+from bench.core import results
+from bench.core.cases import Case, load_cases
+from bench.core.config import HarnessConfig
+from bench.core.errors import HarnessError
+from bench.db.instances import InstancePair
+from bench.measure.timing import MeasureSettings, measure_sample
+from bench.measure.params import ParamSample
+from bench.db.plans import capture_plan, index_parents, summarize_plan
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)
 
@@ -27,12 +27,12 @@ def ci_run(
     loaded_pair: InstancePair, harness_config: HarnessConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
     runs = tmp_path_factory.mktemp("runs")
-    original = bench.run.new_run_dir
-    bench.run.new_run_dir = lambda: results.new_run_dir(runs)  # type: ignore[assignment]
+    original = bench.measure.run.new_run_dir
+    bench.measure.run.new_run_dir = lambda: results.new_run_dir(runs)  # type: ignore[assignment]
     try:
-        return bench.run.run_benchmark(harness_config, QUICK)
+        return bench.measure.run.run_benchmark(harness_config, QUICK)
     finally:
-        bench.run.new_run_dir = original  # type: ignore[assignment]
+        bench.measure.run.new_run_dir = original  # type: ignore[assignment]
 
 
 def test_every_case_is_measured_with_plans(ci_run: dict[str, Any]) -> None:
@@ -116,7 +116,7 @@ def test_a_timed_out_query_is_a_failure_not_a_time(loaded_pair: InstancePair) ->
     assert all(ms is None for ms in record["latencies_ms"]["before"])
     assert all(ms is None for ms in record["latencies_ms"]["after"])
 
-    from bench.analysis import analyze_case
+    from bench.judge.analysis import analyze_case
 
     analyzed = analyze_case(case, [record], seed=1)
     assert analyzed["speedup"] is None
@@ -126,7 +126,7 @@ def test_a_timed_out_query_is_a_failure_not_a_time(loaded_pair: InstancePair) ->
 def test_quantile_picks_never_repeat_a_value() -> None:
     import numpy as np
 
-    from bench.params import QUANTILE_SLOTS, pick_quantile
+    from bench.measure.params import QUANTILE_SLOTS, pick_quantile
 
     rows = [("a", 1), ("b", 5), ("c", 9), ("d", 100)]  # fewer candidates than slots; q95 and max collide
     rng = np.random.default_rng(0)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from bench.stats import (
+from bench.judge.stats import (
     HIERARCHICAL_METHOD,
     SINGLE_PARAMETER_METHOD,
     LatencySummary,

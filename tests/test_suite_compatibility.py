@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bench.cases import load_cases
-from bench.instances import InstancePair
-from bench.load import require_loaded
-from bench.params import ParamSample
-from bench.suites.compatibility import CompatibilitySettings, check_compatibility, compare_case, outcome
-from bench.suites.scratch import RowStream, build_copies
+from bench.core.cases import load_cases
+from bench.db.instances import InstancePair
+from bench.load.loader import require_loaded
+from bench.measure.params import ParamSample
+from bench.measure.suites.compatibility import CompatibilitySettings, check_compatibility, compare_case, outcome
+from bench.measure.suites.scratch import RowStream, build_copies
 from generators.shape import DatasetSpec
 
 

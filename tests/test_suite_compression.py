@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from bench.config import HarnessConfig
-from bench.instances import InstancePair
-from bench.load import require_loaded
-from bench.measure import MeasureSettings
-from bench.suites import SuiteContext
-from bench.suites.compression import (
+from bench.core.config import HarnessConfig
+from bench.db.instances import InstancePair
+from bench.load.loader import require_loaded
+from bench.measure.timing import MeasureSettings
+from bench.measure.suites import SuiteContext
+from bench.measure.suites.compression import (
     COMPARISONS,
     PAST_CASES,
     WHOLE_TABLE_CASES,
@@ -22,7 +22,7 @@ from bench.suites.compression import (
     reduction_pct,
     run,
 )
-from bench.verdicts import load_targets
+from bench.judge.verdicts import load_targets
 from generators.shape import DatasetSpec
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)

@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bench.instances import Instance, InstancePair
-from bench.load import require_loaded
-from bench.schema import EXPECTED_BEFORE, compare_index_sets, create_indexes_before, create_table, index_set
-from bench.suites.lock_probe import LoadProbe, ProbeWorkload, _traffic_summary, measure_blocking
-from bench.suites.migration import MigrationSettings, check_idempotency, judge_blocking, measure_migration
-from bench.suites.scratch import RowStream, generation_spec
+from bench.db.instances import Instance, InstancePair
+from bench.load.loader import require_loaded
+from bench.db.schema import EXPECTED_BEFORE, compare_index_sets, create_indexes_before, create_table, index_set
+from bench.measure.suites.lock_probe import LoadProbe, ProbeWorkload, _traffic_summary, measure_blocking
+from bench.measure.suites.migration import MigrationSettings, check_idempotency, judge_blocking, measure_migration
+from bench.measure.suites.scratch import RowStream, generation_spec
 from generators.shape import DatasetSpec
 
 HOLD_S = 1.0

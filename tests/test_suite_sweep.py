@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from bench.config import HarnessConfig
-from bench.instances import InstancePair
-from bench.load import require_loaded
-from bench.measure import MeasureSettings
-from bench.suites import SuiteContext
-from bench.suites.sweep import (
+from bench.core.config import HarnessConfig
+from bench.db.instances import InstancePair
+from bench.load.loader import require_loaded
+from bench.measure.timing import MeasureSettings
+from bench.measure.suites import SuiteContext
+from bench.measure.suites.sweep import (
     DIMENSIONS,
     WINDOWS,
     holds_statement,
@@ -23,7 +23,7 @@ from bench.suites.sweep import (
     reach,
     run,
 )
-from bench.verdicts import load_targets
+from bench.judge.verdicts import load_targets
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)
 ALLOWED = {"below", "within", "above", "inconclusive", "failed", "met", "not met"}

@@ -12,15 +12,15 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-from bench.config import HarnessConfig
-from bench.database import read_meta
-from bench.instances import Instance, InstancePair
-from bench.load import require_loaded
-from bench.measure import MeasureSettings
-from bench.schema import index_set
-from bench.suites import SuiteContext
-from bench.suites.scratch import SCRATCH_PREFIX
-from bench.suites.write_cost import (
+from bench.core.config import HarnessConfig
+from bench.db.database import read_meta
+from bench.db.instances import Instance, InstancePair
+from bench.load.loader import require_loaded
+from bench.measure.timing import MeasureSettings
+from bench.db.schema import index_set
+from bench.measure.suites import SuiteContext
+from bench.measure.suites.scratch import SCRATCH_PREFIX
+from bench.measure.suites.write_cost import (
     SPEC_ROWS_PER_S,
     WriteCostSettings,
     judge_min,
@@ -29,7 +29,7 @@ from bench.suites.write_cost import (
     run,
     summarize_method,
 )
-from bench.verdicts import load_targets
+from bench.judge.verdicts import load_targets
 
 QUICK = WriteCostSettings(
     prefill_cap=5_000, repetitions=2, warmup_repetitions=1, insert_rows=1_000, copy_rows=1_000, copy_batch=500

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import HarnessError
-from bench.stats import SpeedupEstimate
-from bench.verdicts import (
+from bench.core.errors import HarnessError
+from bench.judge.stats import SpeedupEstimate
+from bench.judge.verdicts import (
     DEFAULT_TARGETS_PATH,
     TargetsError,
     control_threshold,

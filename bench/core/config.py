@@ -1,0 +1,77 @@
+"""Where the harness keeps its state and which servers it targets; every flag has an environment variable."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.core.errors import HarnessError
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_DIR = REPO_ROOT / "schema"
+RUNS_DIR = REPO_ROOT / "reports" / "runs"
+ENGINES = ("auto", "timescaledb", "postgres")
+
+ENV_STATE_DIR = "PHASE2_BENCH_STATE_DIR"
+ENV_PG_BIN = "PHASE2_BENCH_PG_BIN"
+ENV_ENGINE = "PHASE2_BENCH_ENGINE"
+ENV_BEFORE_DSN = "PHASE2_BEFORE_DSN"
+ENV_AFTER_DSN = "PHASE2_AFTER_DSN"
+
+
+def default_state_dir() -> Path:
+    """Embedded data directories live outside the checkout when running as root.
+
+    The server runs as the unprivileged `postgres` user, which usually cannot enter /root or a CI
+    workspace; a per-checkout folder under /var/tmp is reachable by it and survives reboots of the shell.
+    """
+    if os.geteuid() == 0:
+        digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]
+        return Path("/var/tmp/phase2-bench") / digest
+    return REPO_ROOT / ".bench"
+
+
+@dataclass(frozen=True)
+class HarnessConfig:
+    state_dir: Path
+    engine: str = "auto"
+    pg_bin: Path | None = None
+    before_dsn: str | None = None
+    after_dsn: str | None = None
+    before_port: int | None = None
+    after_port: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.engine not in ENGINES:
+            raise HarnessError(
+                f"unknown engine {self.engine!r}: choose one of {', '.join(ENGINES)} (--engine or {ENV_ENGINE})"
+            )
+        if (self.before_dsn is None) != (self.after_dsn is None):
+            raise HarnessError(
+                "give both --before-dsn and --after-dsn (or both PHASE2_BEFORE_DSN and PHASE2_AFTER_DSN), "
+                "or neither to use the embedded instances"
+            )
+        if self.before_dsn is not None and self.before_dsn == self.after_dsn:
+            raise HarnessError("--before-dsn and --after-dsn point at the same database: give two databases")
+        for port in (self.before_port, self.after_port):
+            if port is not None and not 1024 <= port <= 65535:
+                raise HarnessError(f"port {port} is out of range: choose a port between 1024 and 65535")
+
+    @property
+    def external(self) -> bool:
+        return self.before_dsn is not None
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> HarnessConfig:
+        """Flags win over environment variables, which win over defaults."""
+        values: dict[str, object] = {
+            "state_dir": Path(os.environ[ENV_STATE_DIR]) if os.environ.get(ENV_STATE_DIR) else default_state_dir(),
+            "engine": os.environ.get(ENV_ENGINE) or "auto",
+            "pg_bin": Path(os.environ[ENV_PG_BIN]) if os.environ.get(ENV_PG_BIN) else None,
+            "before_dsn": os.environ.get(ENV_BEFORE_DSN) or None,
+            "after_dsn": os.environ.get(ENV_AFTER_DSN) or None,
+        }
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)  # type: ignore[arg-type]

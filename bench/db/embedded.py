@@ -1,0 +1,227 @@
+"""Embedded PostgreSQL servers: initdb, start, stop, as an unprivileged user when the harness runs as root."""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.core.errors import HarnessError
+from bench.db.pg_binaries import PgBinaries
+from bench.db.server_settings import render_conf
+
+SUPERUSER = "bench"
+DATABASE = "phase2_bench"
+CONF_INCLUDE = "phase2_bench.conf"
+# initdb and postgres refuse to run as root; this system user owns the data directories instead.
+SERVICE_USER = "postgres"
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class ServiceAccount:
+    """Who runs the server: the current user, or `postgres` when we are root."""
+
+    uid: int
+    gid: int
+    name: str
+
+    @classmethod
+    def for_current_user(cls) -> ServiceAccount:
+        if os.geteuid() != 0:
+            entry = pwd.getpwuid(os.geteuid())
+            return cls(entry.pw_uid, entry.pw_gid, entry.pw_name)
+        try:
+            entry = pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            raise HarnessError(
+                f"running as root, but the system user {SERVICE_USER!r} that should own the servers does not "
+                "exist: install PostgreSQL's server package (it creates the user) or run as a normal user"
+            ) from None
+        return cls(entry.pw_uid, entry.pw_gid, entry.pw_name)
+
+    @property
+    def is_other_user(self) -> bool:
+        return self.uid != os.geteuid()
+
+    def run(self, cmd: list[str], **kwargs: object) -> subprocess.CompletedProcess[str]:
+        if self.is_other_user:
+            kwargs.update(user=self.uid, group=self.gid, extra_groups=[])
+        return subprocess.run(cmd, capture_output=True, text=True, cwd="/", **kwargs)  # type: ignore[call-overload]
+
+    def make_dir(self, path: Path) -> None:
+        """Create `path` owned by the account, and make sure it can reach it through every parent."""
+        path.mkdir(parents=True, exist_ok=True)
+        if self.is_other_user:
+            os.chown(path, self.uid, self.gid)
+            for parent in [path, *path.parents]:
+                if parent == Path("/"):
+                    break
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    raise HarnessError(
+                        f"the server user {self.name!r} cannot enter {parent} (mode {oct(mode & 0o777)}); "
+                        f"choose a state directory it can reach with PHASE2_BENCH_STATE_DIR (for example /var/tmp/...)"
+                    )
+
+
+class EmbeddedServer:
+    """One local server: `before` or `after`, its data directory under the harness's state dir."""
+
+    def __init__(self, name: str, state_dir: Path, binaries: PgBinaries, account: ServiceAccount) -> None:
+        self.name = name
+        self.root = state_dir / name
+        self.data_dir = self.root / "data"
+        self.socket_dir = self.root / "socket"
+        self.log_file = self.root / "server.log"
+        self.state_file = self.root / "instance.json"
+        self.binaries = binaries
+        self.account = account
+
+    # ---- state -------------------------------------------------------------------------------------------
+    @property
+    def initialized(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def recorded(self) -> dict[str, object]:
+        if self.state_file.exists():
+            return dict(json.loads(self.state_file.read_text()))
+        return {}
+
+    def _record(self, **values: object) -> None:
+        state = self.recorded()
+        state.update(values)
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    def running_pid_port(self) -> tuple[int, int] | None:
+        """(pid, port) of a live postmaster for this data directory, from postmaster.pid."""
+        pid_file = self.data_dir / "postmaster.pid"
+        try:
+            lines = pid_file.read_text().splitlines()
+        except (FileNotFoundError, PermissionError):
+            return None
+        if len(lines) < 4:
+            return None
+        pid, port = int(lines[0]), int(lines[3])
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return pid, port
+
+    @property
+    def port(self) -> int | None:
+        live = self.running_pid_port()
+        return live[1] if live else None
+
+    def dsn(self) -> str:
+        port = self.port
+        if port is None:
+            raise HarnessError(f"the {self.name} instance is not running: start it with `python -m bench up`")
+        return f"host=127.0.0.1 port={port} user={SUPERUSER} dbname={DATABASE} application_name=phase2-bench"
+
+    # ---- lifecycle -----------------------------------------------------------------------------------------
+    def init(self) -> None:
+        self.account.make_dir(self.root)
+        self.account.make_dir(self.socket_dir)
+        if self.initialized:
+            return
+        result = self.account.run(
+            [
+                self.binaries.path("initdb"),
+                "-D",
+                str(self.data_dir),
+                f"--username={SUPERUSER}",
+                "--auth=trust",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+                "--no-instructions",
+            ]
+        )
+        if result.returncode != 0:
+            raise HarnessError(f"initdb for the {self.name} instance failed:\n{result.stderr.strip()}")
+        conf = self.data_dir / "postgresql.conf"
+        with conf.open("a") as f:
+            f.write(f"\ninclude_if_exists = '{CONF_INCLUDE}'\n")
+
+    def start(self, timescaledb: bool, port: int | None = None) -> int:
+        """Start the server (no-op when it already runs); returns its port."""
+        live = self.running_pid_port()
+        if live:
+            return live[1]
+        if port is not None:
+            if not port_is_free(port):
+                raise HarnessError(
+                    f"port {port} on 127.0.0.1 is already in use, so the {self.name} instance cannot listen on it: "
+                    f"choose another with --{self.name}-port, or leave it out to pick a free port"
+                )
+        else:
+            previous = self.recorded().get("port")
+            port = previous if isinstance(previous, int) and port_is_free(previous) else free_port()
+        conf_path = self.data_dir / CONF_INCLUDE
+        conf_path.write_text(render_conf(timescaledb, port, str(self.socket_dir)))
+        if self.account.is_other_user:
+            os.chown(conf_path, self.account.uid, self.account.gid)
+        # Its own session: a Ctrl-C in the terminal reaches the harness, which then stops the server cleanly.
+        result = self.account.run(
+            [
+                self.binaries.path("pg_ctl"),
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "120",
+            ],
+            start_new_session=True,
+        )
+        if result.returncode != 0:
+            raise HarnessError(
+                f"the {self.name} instance did not start (pg_ctl: {result.stderr.strip() or result.stdout.strip()}).\n"
+                f"Last lines of {self.log_file}:\n{self.log_tail()}"
+            )
+        self._record(port=port, timescaledb_preloaded=timescaledb, binaries=str(self.binaries.bindir))
+        return port
+
+    def stop(self) -> bool:
+        """Fast shutdown; returns whether a server was running."""
+        if not self.running_pid_port():
+            return False
+        result = self.account.run(
+            [self.binaries.path("pg_ctl"), "stop", "-D", str(self.data_dir), "-m", "fast", "-w", "-t", "120"]
+        )
+        if result.returncode != 0 and self.running_pid_port():
+            raise HarnessError(f"could not stop the {self.name} instance: {result.stderr.strip()}")
+        deadline = time.monotonic() + 30
+        while self.running_pid_port() and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return True
+
+    def log_tail(self, lines: int = 15) -> str:
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"

@@ -1,0 +1,165 @@
+"""The two instances the harness measures, `before` and `after`: embedded servers or existing ones by DSN."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import psycopg
+
+from bench.core.config import HarnessConfig
+from bench.db.database import connect, ensure_marked, redact_dsn
+from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
+from bench.core.errors import HarnessError
+from bench.db.pg_binaries import find_pg_binaries
+
+ROLES = ("before", "after")
+
+
+@dataclass(frozen=True)
+class Engine:
+    """How agent_events is partitioned on these instances; its label goes into every result."""
+
+    name: str  # "timescaledb" or "postgres"
+    label: str
+
+    @property
+    def is_timescaledb(self) -> bool:
+        return self.name == "timescaledb"
+
+
+TIMESCALEDB = Engine("timescaledb", "TimescaleDB hypertable (1-day chunks)")
+PARTITIONS_NOT_INSTALLED = Engine("postgres", "PostgreSQL partitions (TimescaleDB not installed)")
+PARTITIONS_CHOSEN = Engine("postgres", "PostgreSQL partitions (chosen with --engine postgres)")
+
+
+def resolve_engine(requested: str, timescaledb_available: bool, where: str) -> Engine:
+    if requested == "timescaledb":
+        if not timescaledb_available:
+            raise HarnessError(
+                f"--engine timescaledb was asked for, but TimescaleDB is not installed for {where}. Install the "
+                "extension for this PostgreSQL (or use the docker-compose services, which ship it), or run with "
+                "--engine auto / postgres to use native daily partitions."
+            )
+        return TIMESCALEDB
+    if requested == "postgres":
+        return PARTITIONS_CHOSEN if timescaledb_available else PARTITIONS_NOT_INSTALLED
+    return TIMESCALEDB if timescaledb_available else PARTITIONS_NOT_INSTALLED
+
+
+@dataclass
+class Instance:
+    role: str
+    dsn: str
+    kind: str  # "embedded" or "external"
+    server: EmbeddedServer | None = None
+
+    def connect(self, autocommit: bool = True, **kwargs: Any) -> psycopg.Connection[Any]:
+        return connect(self.dsn, self.role, autocommit=autocommit, **kwargs)
+
+    @property
+    def safe_dsn(self) -> str:
+        return redact_dsn(self.dsn)
+
+
+@dataclass
+class InstancePair:
+    before: Instance
+    after: Instance
+    engine: Engine
+    started: list[str] = field(default_factory=list)
+
+    def __iter__(self) -> Iterator[Instance]:
+        return iter((self.before, self.after))
+
+    def by_role(self, role: str) -> Instance:
+        return self.before if role == "before" else self.after
+
+
+def _external_timescaledb(conn: psycopg.Connection[Any]) -> bool:
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
+        "current_setting('shared_preload_libraries') LIKE '%%timescaledb%%'"
+    ).fetchone()
+    return bool(row and row[0] and row[1])
+
+
+def _open_external(config: HarnessConfig) -> InstancePair:
+    assert config.before_dsn is not None and config.after_dsn is not None
+    instances = [
+        Instance("before", config.before_dsn, "external"),
+        Instance("after", config.after_dsn, "external"),
+    ]
+    available = []
+    for inst in instances:
+        with inst.connect() as conn:
+            ensure_marked(conn, inst.role, inst.dsn)
+            available.append(_external_timescaledb(conn))
+    if available[0] != available[1]:
+        raise HarnessError(
+            "TimescaleDB is available (installed and preloaded) on one target but not the other: both instances "
+            "must run the same engine. Install/preload it on both, or pass --engine postgres."
+        )
+    engine = resolve_engine(config.engine, available[0], "the servers behind --before-dsn/--after-dsn")
+    return InstancePair(instances[0], instances[1], engine)
+
+
+def embedded_servers(config: HarnessConfig) -> list[EmbeddedServer]:
+    binaries = find_pg_binaries(config.pg_bin)
+    account = ServiceAccount.for_current_user()
+    return [EmbeddedServer(role, config.state_dir, binaries, account) for role in ROLES]
+
+
+def _create_database(server: EmbeddedServer) -> None:
+    port = server.port
+    admin = f"host=127.0.0.1 port={port} user=bench dbname=postgres"
+    with connect(admin, server.name) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE]).fetchone()
+        if not exists:
+            conn.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> InstancePair:
+    servers = embedded_servers(config)
+    binaries = servers[0].binaries
+    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
+    ports = {"before": config.before_port, "after": config.after_port}
+    for server in servers:
+        server.init()
+        live = server.running_pid_port()
+        preloaded = server.recorded().get("timescaledb_preloaded")
+        if live and engine.is_timescaledb and not preloaded:
+            server.stop()  # restart with TimescaleDB preloaded
+            live = None
+        if not live:
+            server.start(engine.is_timescaledb, ports[server.name])
+            started.append(server)
+        _create_database(server)
+    before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
+    for inst in (before, after):
+        with inst.connect() as conn:
+            ensure_marked(conn, inst.role, inst.dsn)
+    return InstancePair(before, after, engine, [s.name for s in started])
+
+
+@contextlib.contextmanager
+def open_instances(config: HarnessConfig, keep_running: bool = False) -> Iterator[InstancePair]:
+    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running."""
+    started: list[EmbeddedServer] = []
+    try:
+        pair = _open_external(config) if config.external else _open_embedded(config, started)
+        yield pair
+    finally:
+        if not keep_running:
+            for server in started:
+                server.stop()
+
+
+def stop_embedded(config: HarnessConfig) -> list[str]:
+    stopped = []
+    for server in embedded_servers(config):
+        if server.stop():
+            stopped.append(server.name)
+    return stopped

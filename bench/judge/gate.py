@@ -1,0 +1,475 @@
+"""The CI performance gate: one results document (and optionally a baseline run) against the targets file.
+
+Every check ends as pass, fail, warn or reported; the gate fails (exit 1) when any check fails.
+- speedup_range promise: only the lower bound is gated, on the bootstrap interval. "below" (the whole
+  interval under expected_min) fails; "failed" (a failed or timed-out query) fails, since a failed
+  measurement is never a pass; "inconclusive" warns, so a noisy runner neither fails a PR nor passes it
+  silently; "within" and "above" pass.
+- not measured: a promise none of whose cases ran fails, unless the run was deliberately filtered with -k
+  (the run records it as extra.select), which makes it a warning that says so. A case named in the targets
+  file that an unfiltered run lacks is a typo or a deleted query file, and fails.
+- max promise (storage_overhead_pct): "not met" or not measured fails. The figure is deterministic, so
+  "inconclusive" cannot happen; it would warn.
+- control: "regression" (after slower than the tolerance allows, the interval excluding 1x) or "failed"
+  fails; "inconclusive" warns.
+- plan: every after plan of a promise case must use the case's expected index ([gate] plan_assertions),
+  so a change that silently stops using an index fails even when the timing cannot tell.
+- rows: before and after returning different rows for a case warns (a LIMIT over tied sort keys can do it).
+- baseline (--baseline): ratios only, never absolute times, because CI runners differ in speed. A case fails
+  when its speedup fell more than the tolerance below the baseline's AND its whole interval lies below the
+  baseline's point (a drop the interval cannot tell from noise warns); storage_overhead_pct fails when it
+  grew by more than the tolerance, in points. A baseline from another dataset or engine is refused.
+Promises with gated = false, controls with [controls] gated = false, and the plan checks of ungated
+promises are evaluated and listed as "reported" with their reason; they never fail the gate.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import xml.etree.ElementTree as ET
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from bench.core.errors import HarnessError
+from bench.judge.verdicts import Promise, Targets
+
+GateStatus = Literal["pass", "fail", "warn", "reported"]
+STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
+SUITE_NAME = "phase2-bench gate"
+STORAGE_METRIC = "storage_overhead_pct"
+
+_SPEEDUP_STATUS: dict[str, GateStatus] = {
+    "within": "pass",
+    "above": "pass",
+    "inconclusive": "warn",
+    "below": "fail",
+    "failed": "fail",
+}
+_MAX_STATUS: dict[str, GateStatus] = {"met": "pass", "inconclusive": "warn", "not met": "fail", "failed": "fail"}
+_CONTROL_STATUS: dict[str, GateStatus] = {
+    "ok": "pass",
+    "improved": "pass",
+    "inconclusive": "warn",
+    "regression": "fail",
+    "failed": "fail",
+}
+# Suite claims (idempotent, non-blocking, backward compatible) and figures reported without a bound.
+_CLAIM_STATUS: dict[str, GateStatus] = {"held": "pass", "not held": "fail", "reported": "pass"}
+_VERDICT_STATUS = {**_SPEEDUP_STATUS, **_MAX_STATUS, **_CONTROL_STATUS, **_CLAIM_STATUS}
+# The judging parts of the targets a run records; when they match, the run's own verdicts are used.
+_JUDGING_KEYS = ("promises", "control_tolerance_pct", "controls_gated", "controls_reason")
+
+
+@dataclass(frozen=True)
+class GateCheck:
+    """One line of the gate: `figure` is what was measured, `bound` what it was held to."""
+
+    name: str
+    kind: str  # speedup_range, max, control, plan, rows, baseline
+    status: GateStatus
+    figure: str
+    bound: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def gate_failed(checks: Iterable[GateCheck]) -> bool:
+    return any(check.status == "fail" for check in checks)
+
+
+def judged_against(doc: dict[str, Any], targets: Targets) -> bool:
+    """Whether the run's verdicts were judged against these promises and controls."""
+    used = doc.get("targets") or {}
+    current = targets.to_dict()
+    return all(used.get(key) == current[key] for key in _JUDGING_KEYS)
+
+
+def evaluate(
+    doc: dict[str, Any],
+    targets: Targets,
+    baseline: dict[str, Any] | None = None,
+    baseline_tolerance_pct: float | None = None,
+) -> list[GateCheck]:
+    """Every gate check of a results document; the baseline tolerance defaults to the targets' [gate] one."""
+    if baseline is not None:
+        check_comparable(doc, baseline)  # refuse before judging anything
+    verdicts = {v["promise"]: v for v in _verdicts(doc, targets)}
+    cases = {c["name"]: c for c in doc["cases"]}
+    select = (doc.get("extra") or {}).get("select") or None
+    checks: list[GateCheck] = []
+    for promise in targets.promises:
+        if promise.kind == "max":
+            checks.append(_max_check(promise, verdicts.get(promise.name)))
+            continue
+        checks.append(_speedup_check(promise, verdicts.get(promise.name), cases, select))
+        checks.extend(_plan_checks(promise, cases, targets.plan_assertions))
+    checks.extend(_control_check(v) for v in verdicts.values() if v["kind"] == "control")
+    checks.append(_rows_check(list(cases.values())))
+    for name, section in (doc.get("suites") or {}).items():
+        checks.extend(_suite_checks(name, section))
+    if baseline is not None:
+        tolerance = targets.baseline_tolerance_pct if baseline_tolerance_pct is None else baseline_tolerance_pct
+        checks.extend(baseline_checks(doc, baseline, tolerance))
+    return checks
+
+
+def _verdicts(doc: dict[str, Any], targets: Targets) -> list[dict[str, Any]]:
+    if judged_against(doc, targets):
+        return list(doc["verdicts"])
+    # Another targets file: judge the run's own samples against it (same seed, so the same intervals).
+    from bench.judge.analysis import judge
+
+    seed = int(doc["measurement"]["seed"])
+    return [v.to_dict() for v in judge(doc["cases"], doc["storage"], targets, seed)]
+
+
+def _speedup_check(
+    promise: Promise, verdict: dict[str, Any] | None, cases: dict[str, Any], select: str | None
+) -> GateCheck:
+    bound = f">= {promise.expected_min:g}x (promised {promise.expected_min:g}-{promise.expected_max:g}x)"
+    missing = [name for name in promise.cases if name not in cases]
+    if len(missing) == len(promise.cases):
+        if select:
+            status: GateStatus = "warn"
+            message = f"not measured: the run was filtered with -k {select!r}, so this promise was not checked"
+        else:
+            status = "fail"
+            message = f"not measured: none of its cases ({', '.join(promise.cases)}) ran in an unfiltered run"
+        return _gating(GateCheck(promise.name, promise.kind, status, "not measured", bound, message), promise)
+    if verdict is None:
+        message = "the results document has no verdict for this promise"
+        return _gating(GateCheck(promise.name, promise.kind, "fail", "-", bound, message), promise)
+    status = _SPEEDUP_STATUS.get(verdict["verdict"], "fail")
+    message = f"{verdict['verdict']}: {verdict['evidence']}"
+    if missing and select:
+        message += (
+            f"; judged on {len(promise.cases) - len(missing)} of {len(promise.cases)} cases "
+            f"(-k {select!r} left out {', '.join(missing)})"
+        )
+    elif missing:
+        status = "fail"
+        message = f"{', '.join(missing)} named in the targets file did not run (is the case name right?); {message}"
+    return _gating(GateCheck(promise.name, promise.kind, status, _interval(verdict), bound, message), promise)
+
+
+def _max_check(promise: Promise, verdict: dict[str, Any] | None) -> GateCheck:
+    unit = "%" if (promise.metric or "").endswith("_pct") else ""
+    bound = f"<= {promise.max:g}{unit}"
+    if verdict is None:
+        message = "the results document has no verdict for this promise"
+        return _gating(GateCheck(promise.name, promise.kind, "fail", "-", bound, message), promise)
+    value = verdict["point"]
+    figure = "not measured" if value is None else f"{value:.1f}{unit}"
+    status = _MAX_STATUS.get(verdict["verdict"], "fail")
+    check = GateCheck(promise.name, promise.kind, status, figure, bound, f"{verdict['verdict']}: {verdict['evidence']}")
+    return _gating(check, promise)
+
+
+def _plan_checks(promise: Promise, cases: dict[str, Any], plan_assertions: bool) -> list[GateCheck]:
+    checks = []
+    for name in promise.cases:
+        case = cases.get(name)
+        plan = case["plan_check"] if case else {}
+        index = plan.get("expected_index")
+        if not index:
+            continue  # nothing to assert: the case names no index for the after instance
+        using, planned = plan.get("params_using_expected", 0), plan.get("params_planned", 0)
+        if plan.get("holds"):
+            status: GateStatus = "pass"
+            message = f"every after plan uses {index}"
+        elif planned:
+            status = "fail"
+            used = ", ".join(plan.get("after_indexes_used") or []) or "no index"
+            message = f"after plans use {index} for {using} of {planned} parameters (they use: {used})"
+        else:
+            status = "fail"
+            message = "no after plan was captured (the measurement failed)"
+        check = GateCheck(name, "plan", status, f"{using}/{planned} after plans", f"all use {index}", message)
+        if not promise.gated:
+            check = _reported(check, f"promise {promise.name} is not gated: {promise.reason}")
+        elif not plan_assertions:
+            check = _reported(check, "[gate] plan_assertions = false")
+        checks.append(check)
+    return checks
+
+
+def _control_check(verdict: dict[str, Any]) -> GateCheck:
+    status = _CONTROL_STATUS.get(verdict["verdict"], "fail")
+    message = f"{verdict['verdict']}: {verdict['evidence']}"
+    check = GateCheck(verdict["promise"], "control", status, _interval(verdict), _bound(verdict), message)
+    return check if verdict["gated"] else _reported(check, verdict["reason"])
+
+
+def _rows_check(cases: Sequence[dict[str, Any]]) -> GateCheck:
+    # A failed case has no rows to compare; its failure is reported by its own check.
+    compared = [c for c in cases if c.get("same_rows") is not None and not c.get("failures")]
+    differ = [c["name"] for c in compared if c["same_rows"] is False]
+    figure = f"{len(differ)} of {len(compared)} cases differ"
+    if not differ:
+        return GateCheck("same rows", "rows", "pass", figure, "0 cases differ", "before and after return the same rows")
+    message = (
+        f"before and after returned different rows for {', '.join(differ)}: a LIMIT over tied sort keys can do "
+        "this; otherwise the migration changed the results and the speedup compares different work"
+    )
+    return GateCheck("same rows", "rows", "warn", figure, "0 cases differ", message)
+
+
+def _suite_checks(name: str, section: dict[str, Any]) -> list[GateCheck]:
+    """An extra suite's verdicts carry their own gated flag; a suite that could not run is a failed measurement."""
+    if section.get("failed"):
+        return [GateCheck(name, "suite", "fail", "failed", "-", f"the suite could not run: {section['failed']}")]
+    if section.get("skipped"):
+        return [GateCheck(name, "suite", "reported", "skipped", "-", f"skipped: {section['skipped']}")]
+    checks = []
+    for verdict in section.get("verdicts") or []:
+        status = _VERDICT_STATUS.get(verdict["verdict"], "warn")
+        message = f"{verdict['verdict']}: {verdict.get('evidence', '')}"
+        if verdict["verdict"] not in _VERDICT_STATUS:
+            message = f"a verdict the gate does not know, so not a pass: {message}"
+        check = GateCheck(f"{name}/{verdict['promise']}", "suite", status, _figure(verdict), _bound(verdict), message)
+        checks.append(check if verdict.get("gated", True) else _reported(check, verdict.get("reason", "")))
+    return checks
+
+
+def _gating(check: GateCheck, promise: Promise) -> GateCheck:
+    return check if promise.gated else _reported(check, promise.reason)
+
+
+def _reported(check: GateCheck, reason: str) -> GateCheck:
+    would = {"pass": "would pass", "fail": "would fail", "warn": "would warn", "reported": "reported"}[check.status]
+    return replace(check, status="reported", message=f"reported, not gated ({reason}); {would}: {check.message}")
+
+
+def check_comparable(doc: dict[str, Any], baseline: dict[str, Any]) -> None:
+    """Ratios compare only on the same dataset and engine; anything else is refused, naming both values."""
+    pairs = {
+        "dataset fingerprint": ((doc.get("dataset") or {}).get("fingerprint"), baseline["dataset"].get("fingerprint")),
+        "engine": ((doc.get("engine") or {}).get("name"), (baseline.get("engine") or {}).get("name")),
+    }
+    for what, (current, base) in pairs.items():
+        if current != base:
+            raise HarnessError(
+                f"the baseline was measured with {what} {base!r} but this run with {current!r}: speedups are only "
+                "comparable on the same dataset and engine. Make the baseline with the same --preset/--rows/--seed "
+                "and --engine, or gate without --baseline."
+            )
+
+
+def baseline_checks(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct: float) -> list[GateCheck]:
+    check_comparable(doc, baseline)
+    select = (doc.get("extra") or {}).get("select") or None
+    current = {c["name"]: c for c in doc["cases"]}
+    base_names = {c["name"] for c in baseline["cases"]}
+    checks = [_environment_check(doc, baseline)]
+    checks.extend(_baseline_case_check(c, current.get(c["name"]), select, tolerance_pct) for c in baseline["cases"])
+    for name in current.keys() - base_names:
+        checks.append(GateCheck(name, "baseline", "warn", "-", "-", "new case: the baseline has no figure for it"))
+    checks.append(_baseline_storage_check(doc, baseline, tolerance_pct))
+    return checks
+
+
+def _environment_check(doc: dict[str, Any], baseline: dict[str, Any]) -> GateCheck:
+    # Different versions or settings do not make ratios meaningless, but they are worth knowing (pyperf warns).
+    env, base = doc.get("environment") or {}, baseline.get("environment") or {}
+    differences = [
+        f"{key} {base.get(key)!r} -> {env.get(key)!r}"
+        for key in ("postgres_version", "timescaledb_version")
+        if env.get(key) != base.get(key)
+    ]
+    settings, base_settings = env.get("settings") or {}, base.get("settings") or {}
+    differences += [
+        f"{key} {base_settings.get(key)!r} -> {settings.get(key)!r}"
+        for key in sorted(settings.keys() | base_settings.keys())
+        if settings.get(key) != base_settings.get(key)
+    ]
+    run = f"baseline run {baseline.get('run_id')}"
+    if not differences:
+        return GateCheck("environment", "baseline", "pass", run, "same versions and settings", "comparable")
+    return GateCheck(
+        "environment", "baseline", "warn", run, "same versions and settings", "differs: " + "; ".join(differences)
+    )
+
+
+def _baseline_case_check(
+    base_case: dict[str, Any], case: dict[str, Any] | None, select: str | None, tolerance_pct: float
+) -> GateCheck:
+    name, base = base_case["name"], base_case.get("speedup")
+    if base is None:
+        return GateCheck(name, "baseline", "warn", "-", "-", "the baseline's measurement of this case failed")
+    floor = base["point"] * (1 - tolerance_pct / 100)
+    bound = f">= {_x(floor)}x (baseline {_x(base['point'])}x - {tolerance_pct:g}%)"
+    if case is None:
+        if select:
+            return GateCheck(name, "baseline", "warn", "not measured", bound, f"left out by -k {select!r}")
+        message = "in the baseline but not in this unfiltered run (renamed or removed? refresh the baseline)"
+        return GateCheck(name, "baseline", "fail", "not measured", bound, message)
+    now = case.get("speedup")
+    if now is None:
+        return GateCheck(name, "baseline", "fail", "failed", bound, "this run's measurement of the case failed")
+    figure = f"{_x(now['point'])}x [{_x(now['low'])}, {_x(now['high'])}]"
+    change = (now["point"] / base["point"] - 1) * 100
+    if now["point"] >= floor:
+        return GateCheck(name, "baseline", "pass", figure, bound, f"{change:+.1f}% against the baseline")
+    if now["high"] < base["point"]:
+        message = (
+            f"{change:+.1f}% against the baseline, beyond the {tolerance_pct:g}% tolerance, and the whole interval "
+            f"lies below the baseline's {_x(base['point'])}x"
+        )
+        return GateCheck(name, "baseline", "fail", figure, bound, message)
+    message = (
+        f"{change:+.1f}% against the baseline, but the interval reaches the baseline's {_x(base['point'])}x: "
+        "not told apart from noise"
+    )
+    return GateCheck(name, "baseline", "warn", figure, bound, message)
+
+
+def _baseline_storage_check(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct: float) -> GateCheck:
+    now = (doc.get("storage") or {}).get(STORAGE_METRIC)
+    base = (baseline.get("storage") or {}).get(STORAGE_METRIC)
+    if base is None:
+        return GateCheck(STORAGE_METRIC, "baseline", "warn", "-", "-", "the baseline has no storage figure")
+    bound = f"<= {base + tolerance_pct:.1f}% (baseline {base:.1f}% + {tolerance_pct:g} points)"
+    if now is None:
+        return GateCheck(STORAGE_METRIC, "baseline", "fail", "not measured", bound, "storage was not measured")
+    growth = now - base
+    status: GateStatus = "fail" if growth > tolerance_pct else "pass"
+    return GateCheck(STORAGE_METRIC, "baseline", status, f"{now:.1f}%", bound, f"{growth:+.1f} points")
+
+
+def _x(value: float | None) -> str:
+    # Three significant figures reads well from 0.971x to 123x; beyond that, whole numbers.
+    if value is None:
+        return "-"
+    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+
+
+def _figure(verdict: dict[str, Any]) -> str:
+    if verdict.get("kind") == "max":
+        return "not measured" if verdict.get("point") is None else f"{verdict['point']:.3g}"
+    return _interval(verdict)
+
+
+def _bound(verdict: dict[str, Any]) -> str:
+    if verdict.get("expected_min") is not None:
+        return f">= {verdict['expected_min']:g}x (promised {verdict['expected_min']:g}-{verdict['expected_max']:g}x)"
+    if verdict.get("bound") is None:
+        return "-"
+    return f"<= {verdict['bound']:g}" if verdict.get("kind") == "max" else f">= {_x(verdict['bound'])}x"
+
+
+def _interval(verdict: dict[str, Any]) -> str:
+    if verdict.get("point") is None:
+        return "failed"
+    return f"{_x(verdict['point'])}x [{_x(verdict['low'])}, {_x(verdict['high'])}]"
+
+
+# ---- output: terminal table, JUnit XML, Markdown job summary ----
+
+_LABELS = {"pass": "PASS", "fail": "FAIL", "warn": "WARN", "reported": "REPORTED"}
+_ICONS = {"pass": "✅ pass", "fail": "❌ fail", "warn": "⚠️ warn", "reported": "ℹ️ reported"}
+
+
+def summary_line(checks: Sequence[GateCheck]) -> str:
+    counts = Counter(check.status for check in checks)
+    outcome = "FAILED" if counts["fail"] else "PASSED"
+    return (
+        f"gate {outcome}: {counts['fail']} failed, {counts['warn']} warnings, "
+        f"{counts['reported']} reported (not gated), {counts['pass']} passed, of {len(checks)} checks"
+    )
+
+
+def format_gate_table(checks: Sequence[GateCheck]) -> str:
+    header = ["status", "kind", "check", "figure", "bound", "message"]
+    rows = [header] + [[_LABELS[c.status], c.kind, c.name, c.figure, c.bound, c.message] for c in checks]
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["  ".join(row[i].ljust(widths[i]) for i in range(5)) + "  " + row[5] for row in rows]
+    lines.insert(1, "-" * min(160, sum(widths) + 40))
+    return "\n".join([*lines, "", summary_line(checks)])
+
+
+# XML 1.0 forbids most control characters; a server error message carrying one must not break the report.
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _xml(text: str) -> str:
+    return _XML_UNSAFE.sub("?", text)
+
+
+def junit_tree(checks: Sequence[GateCheck], suite: str = SUITE_NAME) -> ET.ElementTree:
+    """One <testcase> per check; a failed check carries <failure message="measured ...; bound ...; why">,
+    a reported one <skipped>, a warning its text in <system-out>."""
+    counts = Counter(check.status for check in checks)
+    totals = {"name": suite, "tests": str(len(checks)), "failures": str(counts["fail"]), "errors": "0"}
+    root = ET.Element("testsuites", totals)
+    testsuite = ET.SubElement(root, "testsuite", {**totals, "skipped": str(counts["reported"])})
+    for check in checks:
+        case = ET.SubElement(testsuite, "testcase", classname=f"gate.{check.kind}", name=check.name, time="0")
+        detail = _xml(f"measured {check.figure}; bound {check.bound}; {check.message}")
+        if check.status == "fail":
+            ET.SubElement(case, "failure", message=detail, type=check.kind).text = detail
+        elif check.status == "reported":
+            ET.SubElement(case, "skipped", message=_xml(check.message))
+        else:
+            prefix = "WARNING: " if check.status == "warn" else ""
+            ET.SubElement(case, "system-out").text = prefix + detail
+    tree = ET.ElementTree(root)
+    ET.indent(tree)
+    return tree
+
+
+def write_junit(checks: Sequence[GateCheck], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    junit_tree(checks).write(path, encoding="utf-8", xml_declaration=True)
+    return path
+
+
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", "<br>")
+
+
+def markdown_summary(checks: Sequence[GateCheck], doc: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+    """A CI job summary: the outcome, what was measured, and one table row per check, failures first."""
+    failed = gate_failed(checks)
+    dataset = doc.get("dataset") or {}
+    context = (
+        f"run `{doc.get('run_id')}` · {(doc.get('engine') or {}).get('label', 'unknown engine')} · "
+        f"{int(dataset.get('rows') or 0):,} rows (dataset `{str(dataset.get('fingerprint'))[:12]}`)"
+    )
+    if baseline is not None:
+        context += f" · baseline run `{baseline.get('run_id')}`"
+    lines = [
+        f"## Performance gate: {'❌ FAILED' if failed else '✅ passed'}",
+        "",
+        summary_line(checks),
+        "",
+        context,
+        "",
+        "| status | check | kind | figure | bound | details |",
+        "|---|---|---|---|---|---|",
+    ]
+    order = {"fail": 0, "warn": 1, "reported": 2, "pass": 3}
+    for c in sorted(checks, key=lambda check: order[check.status]):  # stable: evaluation order within a status
+        cells = [_ICONS[c.status], f"`{c.name}`", c.kind, c.figure, c.bound, c.message]
+        lines.append("| " + " | ".join(_cell(cell) for cell in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(text: str, path: Path | None = None) -> list[Path]:
+    """Write the summary to `path` when given, and append it to $GITHUB_STEP_SUMMARY when that is set."""
+    written = []
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        written.append(path)
+    step_summary = os.environ.get(STEP_SUMMARY_ENV)
+    if step_summary:
+        with open(step_summary, "a", encoding="utf-8") as out:
+            out.write(text + "\n")
+        written.append(Path(step_summary))
+    return written

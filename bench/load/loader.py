@@ -1,0 +1,327 @@
+"""Loading a generated dataset into both instances with COPY, then indexes, migration and VACUUM ANALYZE.
+
+A dataset fingerprint is written to each instance only after a complete, verified load; a load that was
+interrupted leaves state "loading" behind, which `require_loaded` refuses to measure and the next load redoes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from tqdm import tqdm
+
+from bench.core.config import SCHEMA_DIR
+from bench.db.database import harness_lock, read_meta, write_meta
+from bench.core.errors import HarnessError
+from bench.db.instances import Engine, Instance, InstancePair
+from bench.db.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
+from bench.core.sql_files import read_statements
+from generators.copy_format import COLUMNS, generate_copy_chunks
+from generators.shape import DatasetSpec
+
+COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+_DONE = object()
+
+
+def schema_hash() -> str:
+    """Changing any schema file (or the migration under test) invalidates loaded datasets."""
+    digest = hashlib.sha256()
+    for path in sorted(SCHEMA_DIR.glob("*.sql")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def dataset_key(spec: DatasetSpec, engine: Engine) -> dict[str, Any]:
+    return {
+        "fingerprint": spec.fingerprint(),
+        "engine": engine.name,
+        "schema_hash": schema_hash(),
+        "rows": spec.rows,
+    }
+
+
+def is_current(meta: Any, key: dict[str, Any]) -> bool:
+    return isinstance(meta, dict) and meta.get("state") == "complete" and all(meta.get(k) == v for k, v in key.items())
+
+
+@dataclass
+class LoadReport:
+    rows: int
+    fingerprint: str
+    loaded: list[str]
+    skipped: list[str]
+    generate_s: float = 0.0
+    copy_s: float = 0.0
+    index_build_s: dict[str, dict[str, float]] = field(default_factory=dict)
+    migration: list[dict[str, Any]] = field(default_factory=list)
+    vacuum_analyze_s: dict[str, float] = field(default_factory=dict)
+    workers: int = 1
+
+    @property
+    def load_rows_per_s(self) -> float | None:
+        return self.rows / self.copy_s if self.copy_s else None
+
+    @property
+    def generate_rows_per_s(self) -> float | None:
+        return self.rows / self.generate_s if self.generate_s else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "rows": self.rows,
+            "fingerprint": self.fingerprint,
+            "loaded": self.loaded,
+            "skipped": self.skipped,
+            "generate_s": self.generate_s,
+            "copy_s": self.copy_s,
+            "load_rows_per_s": self.load_rows_per_s,
+            "generate_rows_per_s": self.generate_rows_per_s,
+            "index_build_s": self.index_build_s,
+            "migration": self.migration,
+            "vacuum_analyze_s": self.vacuum_analyze_s,
+            "workers": self.workers,
+        }
+
+    def summary(self) -> str:
+        if not self.loaded:
+            return f"dataset {self.fingerprint[:12]} ({self.rows:,} rows) already loaded in both instances: skipped"
+        lines = [
+            f"loaded {self.rows:,} rows into {', '.join(self.loaded)} ({self.workers} worker(s) per instance)",
+            f"  generation: {self.generate_rows_per_s or 0:,.0f} rows/s (generator busy {self.generate_s:.1f} s)",
+            f"  COPY stream: {self.load_rows_per_s or 0:,.0f} rows/s per instance ({self.copy_s:.1f} s wall, "
+            "generation overlapped)",
+        ]
+        for role, builds in self.index_build_s.items():
+            lines.append(f"  index builds [{role}]: " + ", ".join(f"{k} {v:.1f}s" for k, v in builds.items()))
+        if self.migration:
+            lines.append(f"  migration [after]: {sum(s['seconds'] for s in self.migration):.1f} s")
+        lines.append("  VACUUM ANALYZE: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.vacuum_analyze_s.items()))
+        return "\n".join(lines)
+
+
+def _friendly(e: BaseException, inst: Instance) -> HarnessError:
+    text = str(e).strip()
+    if "No space left on device" in text or "could not extend file" in text:
+        return HarnessError(
+            f"the {inst.role} server ran out of disk space during the load: {text}\nFree space on the disk that "
+            "holds its data directory (or choose another with PHASE2_BENCH_STATE_DIR), or load fewer rows. "
+            "The partial load is marked incomplete and is never measured."
+        )
+    if isinstance(e, psycopg.OperationalError):
+        return HarnessError(
+            f"the {inst.role} server went away during the load: {text}\nCheck its log (python -m bench status); "
+            "the partial load is marked incomplete and is redone by the next load."
+        )
+    return HarnessError(f"loading the {inst.role} instance failed: {text}")
+
+
+def _stream(
+    spec: DatasetSpec, targets: list[Instance], workers: int, batch_rows: int, progress: bool
+) -> tuple[float, float]:
+    """Generate once, COPY every chunk into each target; returns (generator busy seconds, wall seconds)."""
+    queues: dict[str, queue.Queue[Any]] = {t.role: queue.Queue(maxsize=4 * workers) for t in targets}
+    stop = threading.Event()
+    errors: list[HarnessError] = []
+    bar = tqdm(total=spec.rows * len(targets), unit="row", unit_scale=True, desc="load (COPY)", disable=not progress)
+    lock = threading.Lock()
+
+    def consume(inst: Instance) -> None:
+        try:
+            with inst.connect() as conn, conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
+                while True:
+                    item = queues[inst.role].get()
+                    if item is _DONE or stop.is_set():
+                        break
+                    rows, payload = item
+                    copy.write(payload)
+                    with lock:
+                        bar.update(rows)
+        except (psycopg.Error, HarnessError) as e:
+            stop.set()
+            errors.append(e if isinstance(e, HarnessError) else _friendly(e, inst))
+
+    threads = [
+        threading.Thread(target=consume, args=(t,), name=f"copy-{t.role}-{i}", daemon=True)
+        for t in targets
+        for i in range(workers)
+    ]
+    started = time.perf_counter()
+    for th in threads:
+        th.start()
+    generate_s = 0.0
+    chunks: Iterator[tuple[int, bytes]] = generate_copy_chunks(spec, batch_rows)
+    try:
+        while not stop.is_set():
+            t0 = time.perf_counter()
+            item = next(chunks, None)
+            generate_s += time.perf_counter() - t0
+            if item is None:
+                break
+            for q in queues.values():
+                _put(q, item, stop)
+    finally:
+        for q in queues.values():
+            for _ in range(workers):
+                _put(q, _DONE, stop, force=True)
+        for th in threads:
+            th.join()
+        bar.close()
+    if errors:
+        raise errors[0]
+    return generate_s, time.perf_counter() - started
+
+
+def _put(q: queue.Queue[Any], item: Any, stop: threading.Event, force: bool = False) -> None:
+    while True:
+        try:
+            q.put(item, timeout=0.2)
+            return
+        except queue.Full:
+            if stop.is_set():
+                if not force:
+                    return
+                with contextlib.suppress(queue.Empty):  # drain so the sentinel fits and the consumers can exit
+                    q.get_nowait()
+
+
+def _finish(
+    inst: Instance, report: LoadReport, spec: DatasetSpec, key: dict[str, Any], bar: tqdm[Any] | None = None
+) -> None:
+    """Indexes (timed), the migration on `after`, VACUUM ANALYZE, row count check, then the fingerprint."""
+
+    def step() -> None:
+        if bar is not None:
+            bar.update(1)
+
+    with inst.connect() as conn:
+        report.index_build_s[inst.role] = create_indexes_before(conn, step)
+        if inst.role == "after":
+            report.migration = apply_migration(conn, on_statement=step)
+        t0 = time.perf_counter()
+        conn.execute("VACUUM ANALYZE agent_events")
+        report.vacuum_analyze_s[inst.role] = time.perf_counter() - t0
+        # Flush the load's dirty pages now, so no checkpoint writes them out under a timed query later.
+        # (External servers may refuse it: it needs superuser or pg_checkpoint; the measurement still runs.)
+        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+            conn.execute("CHECKPOINT")
+        step()
+        count = conn.execute("SELECT count(*) FROM agent_events").fetchone()[0]  # type: ignore[index]
+        if count != spec.rows:
+            raise HarnessError(
+                f"the {inst.role} instance holds {count:,} rows after the load, but {spec.rows:,} were generated; "
+                "it stays marked incomplete. Rerun the load (python -m bench load --force)."
+            )
+        write_meta(
+            conn,
+            "dataset",
+            {
+                **key,
+                "state": "complete",
+                "spec": spec.to_dict(),
+                "loaded_at": datetime.now(UTC).isoformat(),
+                "index_build_s": report.index_build_s[inst.role],
+                "copy_s": report.copy_s,
+            },
+        )
+
+
+def load_dataset(
+    pair: InstancePair,
+    spec: DatasetSpec,
+    workers: int = 1,
+    force: bool = False,
+    batch_rows: int = 50_000,
+    progress: bool = True,
+) -> LoadReport:
+    spec.validate()
+    if workers < 1:
+        raise HarnessError(f"--workers must be at least 1 (got {workers})")
+    with contextlib.ExitStack() as locks:
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=True))
+        return _load_locked(pair, spec, workers, force, batch_rows, progress)
+
+
+def _load_locked(
+    pair: InstancePair, spec: DatasetSpec, workers: int, force: bool, batch_rows: int, progress: bool
+) -> LoadReport:
+    key = dataset_key(spec, pair.engine)
+    targets: list[Instance] = []
+    skipped: list[Instance] = []
+    for inst in pair:
+        with inst.connect() as conn:
+            current = is_current(read_meta(conn, "dataset"), key)
+        (skipped if current and not force else targets).append(inst)
+    report = LoadReport(
+        spec.rows, key["fingerprint"], [t.role for t in targets], [s.role for s in skipped], workers=workers
+    )
+    if not targets:
+        return report
+    for inst in targets:
+        with inst.connect() as conn:
+            write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
+            create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
+    report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
+    # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
+    steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
+    with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
+        run_parallel([lambda inst=inst: _finish(inst, report, spec, key, bar) for inst in targets])  # type: ignore[misc]
+    return report
+
+
+def run_parallel(jobs: list[Callable[[], None]]) -> None:
+    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error."""
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        for future in [pool.submit(job) for job in jobs]:
+            future.result()
+
+
+def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[str, Any]:
+    """The dataset both instances hold, refusing incomplete, mismatched or missing loads."""
+    metas = []
+    for inst in pair:
+        with inst.connect() as conn:
+            metas.append(read_meta(conn, "dataset"))
+    for inst, meta in zip(pair, metas, strict=True):
+        if not isinstance(meta, dict):
+            raise HarnessError(f"the {inst.role} instance has no dataset loaded: run `python -m bench load` first")
+        if meta.get("state") != "complete":
+            raise HarnessError(
+                f"the {inst.role} instance holds an incomplete load (state {meta.get('state')!r}, interrupted?): it "
+                "is never measured. Run `python -m bench load` to redo it."
+            )
+    if metas[0]["fingerprint"] != metas[1]["fingerprint"] or metas[0]["schema_hash"] != metas[1]["schema_hash"]:
+        raise HarnessError("before and after hold different datasets: run `python -m bench load` to reload both")
+    if spec is not None and not is_current(metas[0], dataset_key(spec, pair.engine)):
+        raise HarnessError(
+            f"the loaded dataset ({metas[0].get('rows')} rows, fingerprint {str(metas[0].get('fingerprint'))[:12]}) "
+            f"is not the requested one ({spec.rows} rows): run `python -m bench load` with the same options"
+        )
+    return dict(metas[0])
+
+
+def spec_at_rows(recorded: dict[str, Any], rows: int) -> DatasetSpec:
+    """The loaded dataset's spec (as `DatasetSpec.to_dict` recorded it) at another row count, for suites that
+    rebuild it. A project count derived from rows is derived again (events per project keep their shape);
+    an explicit one is scaled with the rows. At the same row count the fingerprint is unchanged."""
+    knobs = {**recorded, "reference_instant": datetime.fromisoformat(recorded["reference_instant"])}
+    derived = DatasetSpec(**{**knobs, "projects": None}).project_count
+    if knobs["projects"] == derived:
+        knobs["projects"] = None
+    elif rows != knobs["rows"]:
+        knobs["projects"] = max(1, round(knobs["projects"] * rows / knobs["rows"]))
+    spec = DatasetSpec(**{**knobs, "rows": rows})
+    try:
+        spec.validate()
+    except ValueError as e:
+        raise HarnessError(f"cannot rebuild the dataset at {rows:,} rows: {e}") from None
+    return spec

@@ -1,0 +1,238 @@
+"""A measurement run: instances -> parameters -> timed cases (through pytest-benchmark) -> storage -> verdicts."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.types.string import TextLoader
+
+from bench.judge.analysis import analyze_case, judge
+from bench.core.cases import Case, load_cases
+from bench.core.config import HarnessConfig
+from bench.db.database import harness_lock
+from bench.db.environment import collect_environment
+from bench.core.errors import HarnessError
+from bench.db.instances import InstancePair, open_instances
+from bench.load.loader import require_loaded
+from bench.measure.timing import MeasureSettings
+from bench.measure.params import ParamSample, sample_params
+from bench.db.plans import index_parents
+from bench.core.results import RESULTS_SCHEMA_VERSION, new_run_dir, write_results
+from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, deviations, index_set, index_set_report
+from bench.db.storage import measure_storage, storage_comparison
+from bench.judge.verdicts import Targets, load_targets
+
+SUITE_FILE = Path(__file__).parent / "test_query_cases.py"
+PLUGIN_NAME = "phase2_run_context"
+
+
+@dataclass
+class RunContext:
+    pair: InstancePair
+    dataset: dict[str, Any]
+    settings: MeasureSettings
+    targets: Targets
+    run_dir: Path
+    conns: dict[str, psycopg.Connection[Any]]
+    parents: dict[str, dict[str, str]]
+    cases: list[Case]
+    samples: dict[str, list[ParamSample]]
+    started_at: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def sample_for(self, case: str, label: str) -> ParamSample | None:
+        return next((s for s in self.samples.get(case, []) if s.label == label), None)
+
+    def record(self, record: dict[str, Any]) -> None:
+        stem = f"{record['case']}__{record['label']}"
+        for role, plan in record.get("raw_plans", {}).items():
+            (self.run_dir / "plans" / f"{stem}__{role}.json").write_text(json.dumps(plan, indent=1))
+        slim = {k: v for k, v in record.items() if k != "raw_plans"}
+        (self.run_dir / "cases" / f"{stem}.json").write_text(json.dumps(slim, default=str))
+
+
+def _timing_connection(pair: InstancePair, role: str, timeout_ms: int) -> psycopg.Connection[Any]:
+    # prepare_threshold=None: every execution is planned with its real parameters, like the EXPLAIN ANALYZE
+    # beside it; psycopg would otherwise switch to a prepared (possibly generic) plan after 5 executions.
+    conn = pair.by_role(role).connect(prepare_threshold=None)
+    conn.execute(f"SET statement_timeout = {int(timeout_ms)}")
+    receive_as_text(conn)
+    return conn
+
+
+# Timed queries receive every row, but values whose Python decoding is costly (JSON parsing above all) stay
+# text: that client-side cost is identical on both instances and would only dilute the server's difference.
+TEXT_LOADED_TYPES = ("jsonb", "json", "uuid", "timestamptz", "text[]", "uuid[]")
+
+
+def receive_as_text(conn: psycopg.Connection[Any]) -> None:
+    for name in TEXT_LOADED_TYPES:
+        conn.adapters.register_loader(name, TextLoader)
+
+
+@contextlib.contextmanager
+def prepared_run(
+    config: HarnessConfig,
+    settings: MeasureSettings,
+    targets_path: Path | None = None,
+    run_dir: Path | None = None,
+    progress: bool = True,
+) -> Iterator[RunContext]:
+    targets = load_targets(targets_path)
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
+        dataset = require_loaded(pair)
+        conns = {role: _timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
+        try:
+            now = datetime.fromisoformat(dataset["spec"]["reference_instant"])
+            cases = load_cases()
+            cache: dict[str, list[Any]] = {}
+            if progress:
+                print("sampling parameters across selectivity ...", flush=True)
+            samples = {c.name: sample_params(conns["before"], c, now, settings.seed, cache) for c in cases}
+            run_dir = run_dir or new_run_dir()
+            (run_dir / "params.json").write_text(
+                json.dumps({k: [s.to_dict() for s in v] for k, v in samples.items()}, indent=1)
+            )
+            parents = {role: index_parents(conns[role], pair.engine) for role in conns}
+            yield RunContext(
+                pair, dataset, settings, targets, run_dir, conns, parents, cases, samples, datetime.now(UTC).isoformat()
+            )
+        finally:
+            for conn in conns.values():
+                conn.close()
+
+
+class _ContextPlugin:
+    """Hands the prepared run to bench/conftest.py inside pytest."""
+
+    def __init__(self, context: RunContext) -> None:
+        self.context = context
+
+
+def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False) -> None:
+    args = [
+        str(SUITE_FILE),
+        "-p",
+        "no:cacheprovider",
+        f"--benchmark-json={ctx.run_dir / 'pytest-benchmark.json'}",
+        "--benchmark-columns=min,median,max,rounds",
+        "--benchmark-disable-gc",
+        "--benchmark-sort=name",
+        "-o",
+        "console_output_style=count",
+        "-q" if not verbose else "-v",
+        f"--rootdir={SUITE_FILE.parent}",
+    ]
+    if select:
+        args += ["-k", select]
+    code = pytest.main(args, plugins=[_ContextPlugin(ctx)])
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+        raise HarnessError(
+            f"no query case matches -k {select!r}: case names are {', '.join(c.name for c in ctx.cases)}"
+        )
+    if code not in (pytest.ExitCode.OK,):
+        raise HarnessError(f"the query suite did not complete (pytest exit code {int(code)}); see the output above")
+
+
+def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
+    """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
+    from bench.measure.suites import SUITES, SuiteContext, load_suite, registry  # noqa: F401  (registers the suites)
+
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
+    sections: dict[str, Any] = {}
+    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
+    for name in names:
+        if progress:
+            print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
+        started = time.perf_counter()
+        try:
+            sections[name] = load_suite(name)(suite_ctx)
+        except Exception as e:  # one broken suite (a lost connection, a bug) is recorded as failed; the rest still run
+            failure = str(e).strip() if isinstance(e, HarnessError) else f"{type(e).__name__}: {str(e).strip()}"
+            sections[name] = {
+                "name": name,
+                "title": SUITES[name][1],
+                "skipped": None,
+                "failed": f"the {name} suite failed: {failure}",
+                "verdicts": [],
+                "records": {},
+                "notes": [],
+            }
+        sections[name]["duration_s"] = time.perf_counter() - started
+    return sections
+
+
+def finalize(
+    ctx: RunContext, load_report: dict[str, Any] | None = None, suites: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Assemble, judge and write the results document from the records the suite left in the run folder."""
+    records: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted((ctx.run_dir / "cases").glob("*.json")):
+        rec = json.loads(path.read_text())
+        records.setdefault(rec["case"], []).append(rec)
+    seed = ctx.settings.seed
+    cases = [analyze_case(c, records[c.name], seed) for c in ctx.cases if c.name in records]
+    rows = int(ctx.dataset["rows"])
+    sizes, index_sets = {}, {}
+    for inst in ctx.pair:
+        with inst.connect() as conn:
+            sizes[inst.role] = measure_storage(conn, ctx.pair.engine, rows)
+            expected = EXPECTED_BEFORE if inst.role == "before" else EXPECTED_AFTER
+            index_sets[inst.role] = index_set_report(index_set(conn), expected)
+    storage = storage_comparison(sizes["before"], sizes["after"])
+    verdicts = judge(cases, storage, ctx.targets, seed)
+    finished = datetime.now(UTC)
+    doc = {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "run_id": ctx.run_dir.name,
+        "started_at": ctx.started_at,
+        "finished_at": finished.isoformat(),
+        "duration_s": (finished - datetime.fromisoformat(ctx.started_at)).total_seconds(),
+        "environment": collect_environment(ctx.pair),
+        "engine": {"name": ctx.pair.engine.name, "label": ctx.pair.engine.label},
+        "deviations": deviations(ctx.pair.engine),
+        "dataset": ctx.dataset,
+        "load": load_report,
+        "measurement": ctx.settings.to_dict(),
+        "targets": ctx.targets.to_dict(),
+        "cases": cases,
+        "storage": storage,
+        "verdicts": [v.to_dict() for v in verdicts],
+        "index_sets": index_sets,
+        "suites": suites or {},
+        "extra": ctx.extra,
+    }
+    write_results(doc, ctx.run_dir)
+    return doc
+
+
+def run_benchmark(
+    config: HarnessConfig,
+    settings: MeasureSettings,
+    targets_path: Path | None = None,
+    select: str | None = None,
+    load_report: dict[str, Any] | None = None,
+    verbose: bool = False,
+    suites: list[str] | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    started = time.perf_counter()
+    with prepared_run(config, settings, targets_path, progress=progress) as ctx:
+        run_cases(ctx, select, verbose)
+        sections = run_suites(ctx, config, suites, progress) if suites else {}
+        ctx.extra["suite_wall_s"] = time.perf_counter() - started
+        ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
+        return finalize(ctx, load_report, sections)

@@ -1,0 +1,67 @@
+"""Suites beyond the query timings (write cost, migration safety, compression, sweeps, scaling).
+
+Each suite is a function `run(ctx: SuiteContext) -> dict` registered in SUITES below. It returns a JSON-safe
+section that lands in the results document as doc["suites"][name]:
+
+    {"name": ..., "title": ..., "skipped": None | "reason", "verdicts": [Verdict.to_dict(), ...],
+     "records": {...whatever the suite measured...}, "notes": [...]}
+
+Rules every suite follows: it never changes the measured agent_events table or its dataset (it works on
+scratch tables or scratch databases it creates, marked, and drops them again), a failed measurement is
+recorded as a failure, and a suite that cannot run on this engine returns skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench.core.config import HarnessConfig
+from bench.db.instances import InstancePair
+from bench.measure.timing import MeasureSettings
+from bench.judge.verdicts import Targets
+
+
+@dataclass(frozen=True)
+class SuiteContext:
+    config: HarnessConfig
+    pair: InstancePair
+    dataset: dict[str, Any]  # the loaded dataset's meta (fingerprint, rows, spec, ...)
+    settings: MeasureSettings
+    targets: Targets
+    run_dir: Path
+    progress: bool = True
+
+
+SuiteFunction = Callable[[SuiteContext], dict[str, Any]]
+
+# name -> (module under bench.measure.suites, one-line description). Modules are imported only when run.
+SUITES: dict[str, tuple[str, str]] = {}
+
+
+def register(name: str, module: str, description: str) -> None:
+    SUITES[name] = (module, description)
+
+
+def load_suite(name: str) -> SuiteFunction:
+    module, _ = SUITES[name]
+    return importlib.import_module(f"bench.measure.suites.{module}").run
+
+
+def reduced_settings(base: MeasureSettings) -> MeasureSettings:
+    """Fewer executions per point than the query suite (suites time many more points); its settings stay the cap."""
+    return dataclasses.replace(
+        base,
+        warmup=min(base.warmup, 2),
+        min_rounds=min(base.min_rounds, 5),
+        max_rounds=min(base.max_rounds, 15),
+        budget_s=min(base.budget_s, 0.3),
+    )
+
+
+def skipped(name: str, title: str, reason: str) -> dict[str, Any]:
+    return {"name": name, "title": title, "skipped": reason, "verdicts": [], "records": {}, "notes": []}

@@ -1,0 +1,179 @@
+"""Scratch copies of agent_events for suites that write: a marked database beside the measured one, always dropped.
+
+A copy has the instance's engine, schema and index set, and is filled with the first rows the dataset's own
+generator produces, so the suites never touch the measured table and still meet realistic data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import uuid
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import make_conninfo
+from tqdm import tqdm
+
+from bench.core.cases import QUERIES_DIR
+from bench.db.database import ensure_marked
+from bench.core.errors import HarnessError
+from bench.db.instances import Engine, Instance, InstancePair
+from bench.load.loader import run_parallel
+from bench.db.schema import apply_migration, create_indexes_before, create_table
+from generators.copy_format import COLUMNS, encode_copy_text
+from generators.events import EventBatch, generate_batches
+from generators.shape import DatasetSpec
+
+SCRATCH_PREFIX = "phase2_bench_scratch"
+COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+INSERT_TEMPLATE = QUERIES_DIR / "scratch" / "insert_events.sql"
+
+
+class ScratchUnavailable(HarnessError):
+    """The target server does not let the harness create a scratch database (the suite is then skipped)."""
+
+
+@contextlib.contextmanager
+def scratch_database(inst: Instance, purpose: str) -> Iterator[Instance]:
+    """A new, marked database on inst's server, dropped on exit even when the suite failed."""
+    name = f"{SCRATCH_PREFIX}_{purpose}_{uuid.uuid4().hex[:8]}"
+    with inst.connect() as conn:
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise ScratchUnavailable(
+                f"the {inst.role} server does not let this user create a scratch database ({str(e).strip()}); "
+                "grant CREATEDB to run this suite there"
+            ) from None
+    try:
+        scratch = Instance(inst.role, make_conninfo(inst.dsn, dbname=name), inst.kind, inst.server)
+        with scratch.connect() as conn:
+            ensure_marked(conn, inst.role, scratch.dsn)
+        yield scratch
+    finally:
+        with inst.connect() as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@contextlib.contextmanager
+def scratch_pair(pair: InstancePair, purpose: str) -> Iterator[InstancePair]:
+    with scratch_database(pair.before, purpose) as before, scratch_database(pair.after, purpose) as after:
+        yield InstancePair(before, after, pair.engine)
+
+
+def generation_spec(dataset: dict[str, Any], rows_needed: int) -> DatasetSpec:
+    """The loaded dataset's spec, lengthened when a suite needs more rows than it has.
+
+    The first rows of a lengthened spec are not the dataset's own (sessions are planned from the row count),
+    but they come from the same knobs and the same project count, so they have the dataset's shape.
+    """
+    knobs = dict(dataset["spec"])
+    knobs["reference_instant"] = datetime.fromisoformat(knobs["reference_instant"])
+    spec = DatasetSpec(**knobs)
+    return dataclasses.replace(spec, rows=max(spec.rows, rows_needed))
+
+
+class RowStream:
+    """Consecutive rows of a spec's generator, taken in pieces of any size."""
+
+    def __init__(self, spec: DatasetSpec, batch_rows: int = 10_000) -> None:
+        self._batches = generate_batches(spec, batch_rows)
+        self._held: EventBatch | None = None
+
+    def take(self, count: int) -> EventBatch:
+        pieces: list[EventBatch] = []
+        got = 0
+        while got < count:
+            piece = self._held if self._held is not None else next(self._batches, None)
+            self._held = None
+            if piece is None:
+                raise HarnessError(f"the generator ran out of rows ({got} of {count} taken)")
+            need = count - got
+            if len(piece) > need:
+                self._held = piece.take(slice(need, len(piece)))
+                piece = piece.take(slice(0, need))
+            pieces.append(piece)
+            got += len(piece)
+        return EventBatch.concat(pieces)
+
+
+def build_copies(
+    targets: Sequence[Instance],
+    engine: Engine,
+    spec: DatasetSpec,
+    stream: RowStream,
+    rows: int,
+    migrate: Sequence[bool],
+    progress: bool,
+    chunk_rows: int = 20_000,
+) -> dict[str, Any]:
+    """agent_events in each target: the next `rows` rows of stream by COPY, the pre-Phase-2 indexes, the
+    migration where `migrate` says so, VACUUM ANALYZE. Indexes are built after the COPY, as the load does."""
+    conns = [t.connect() for t in targets]
+    try:
+        for conn in conns:
+            create_table(conn, engine, spec.window_start, spec.reference_instant)
+        bar = tqdm(total=rows, unit="row", unit_scale=True, desc="scratch copy", disable=not progress, leave=False)
+        with contextlib.ExitStack() as stack:
+            copies = [stack.enter_context(conn.cursor().copy(COPY_SQL)) for conn in conns]
+            left = rows
+            while left > 0:
+                n = min(chunk_rows, left)
+                payload = encode_copy_text(stream.take(n))
+                for copy in copies:
+                    copy.write(payload)
+                left -= n
+                bar.update(n)
+        bar.close()
+    finally:
+        for conn in conns:
+            conn.close()
+
+    def finish(target: Instance, with_migration: bool) -> None:
+        with target.connect() as conn:
+            create_indexes_before(conn)
+            if with_migration:
+                apply_migration(conn)
+            conn.execute("VACUUM ANALYZE agent_events")
+
+    run_parallel([lambda t=t, m=m: finish(t, m) for t, m in zip(targets, migrate, strict=True)])  # type: ignore[misc]
+    return {"rows": rows, "engine": engine.name}
+
+
+def insert_statement(rows: int) -> sql.Composed:
+    """The application's multi-row INSERT of `rows` rows (bench/queries/scratch/insert_events.sql)."""
+    template = "\n".join(line for line in INSERT_TEMPLATE.read_text().splitlines() if not line.startswith("--"))
+    row = sql.SQL("({})").format(sql.SQL(", ").join([sql.Placeholder()] * len(COLUMNS)))
+    return sql.SQL(template.strip()).format(
+        columns=sql.SQL(", ").join(map(sql.Identifier, COLUMNS)),
+        rows=sql.SQL(", ").join([row] * rows),
+    )
+
+
+def insert_rows(batch: EventBatch) -> list[tuple[Any, ...]]:
+    """Rows as an application holds them (str, datetime, int, lists), in COPY column order.
+
+    Text values go out untyped, so PostgreSQL casts them to uuid and jsonb as it would an ORM's strings.
+    """
+    timestamps = [t.replace(tzinfo=UTC) for t in batch.timestamp.astype("datetime64[us]").tolist()]
+    columns = [
+        batch.id.tolist(),
+        timestamps,
+        batch.event_type.tolist(),
+        batch.agent_id.tolist(),
+        batch.agent_version.tolist(),
+        batch.session_id.tolist(),
+        batch.project_id.tolist(),
+        batch.context.tolist(),
+        batch.data.tolist(),
+        batch.metrics.tolist(),
+        batch.parent_event_id.tolist(),
+        [None if ids is None else list(ids) for ids in batch.related_event_ids.tolist()],
+        [list(tags) for tags in batch.tags.tolist()],
+        batch.severity.tolist(),
+    ]
+    return list(zip(*columns, strict=True))
