@@ -176,7 +176,7 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
 
 
 def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list[str]:
-    from bench.measure.suites import SUITES, registry  # noqa: F401  (registers the suites)
+    from bench.measure.suites.registry import SUITES
 
     if args.suites == "list":
         print("\n".join(f"{name:20s} {desc}" for name, (_, desc) in SUITES.items()) or "no extra suites")
@@ -374,6 +374,7 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
 def cmd_gate(args: argparse.Namespace) -> int:
     """A short benchmark (the ci preset) or an existing run, judged by bench/gate.py: 0 pass, 1 a check failed."""
     from bench.core.config import RUNS_DIR
+    from bench.core.results import load_results, resolve_run
     from bench.judge.gate import (
         evaluate,
         format_gate_table,
@@ -383,7 +384,6 @@ def cmd_gate(args: argparse.Namespace) -> int:
         write_junit,
         write_markdown,
     )
-    from bench.core.results import load_results, resolve_run
     from bench.judge.verdicts import load_targets
 
     # Everything that can be refused is checked before the benchmark spends minutes on it.
@@ -411,8 +411,8 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bench.report.document import write_report
     from bench.core.results import load_results, resolve_run
+    from bench.report.document import write_report
 
     path = resolve_run(args.run)
     for written in write_report(load_results(path), path.parent):
@@ -421,8 +421,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from bench.report.compare import compare_runs, default_compare_dir
     from bench.core.results import load_results
+    from bench.report.compare import compare_runs, default_compare_dir
 
     doc_a, doc_b = load_results(args.run_a), load_results(args.run_b)
     for written in compare_runs(doc_a, doc_b, args.out or default_compare_dir(doc_a, doc_b), force=args.force):

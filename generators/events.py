@@ -18,15 +18,10 @@ from datetime import UTC, datetime
 
 import numpy as np
 
+from generators.categories import AGENTS, EVENT_TYPES, FILE_TOOLS, SEVERITIES, TAG_WEIGHTS, TAGS, TOOLS
 from generators.shape import DatasetSpec, Stream
-from generators.vocabulary import AGENTS, FILE_TOOLS, TAG_WEIGHTS, TAGS, TOOLS, Vocabulary, build_vocabulary
+from generators.vocabulary import Vocabulary, build_vocabulary
 
-EVENT_TYPES: tuple[str, ...] = (
-    "session_start", "session_end", "file_read", "file_write", "file_create", "file_delete",
-    "command_execute", "test_run", "build_trigger", "search_performed", "llm_request", "llm_response",
-    "error_encountered", "rollback_performed", "commit_created", "tool_invocation", "user_interaction",
-    "context_switch",
-)  # fmt: skip
 (
     SESSION_START, SESSION_END, FILE_READ, FILE_WRITE, FILE_CREATE, FILE_DELETE, COMMAND_EXECUTE, TEST_RUN,
     BUILD_TRIGGER, SEARCH_PERFORMED, LLM_REQUEST, LLM_RESPONSE, ERROR_ENCOUNTERED, ROLLBACK_PERFORMED,
@@ -51,7 +46,6 @@ DURATION_MS: dict[int, tuple[float, float]] = {
     COMMIT_CREATED: (300, 0.6), TOOL_INVOCATION: (600, 1.3), USER_INTERACTION: (9000, 1.2),
     CONTEXT_SWITCH: (30, 0.6),
 }  # fmt: skip
-SEVERITIES: tuple[str, ...] = ("debug", "info", "warning", "error", "critical")
 DEBUG, INFO, WARNING, ERROR, CRITICAL = range(len(SEVERITIES))
 TAG_COUNT_CDF = np.array([0.40, 0.75, 0.93, 1.0])  # 0, 1, 2 or 3 tags drawn per event
 # UTC session-start activity per hour of day: European and American working hours overlap in the middle.

@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from generators.events import EVENT_TYPES, SEVERITIES, TAG_COUNT_CDF, generate_batches
+from generators.categories import AGENTS, EVENT_TYPES, SEVERITIES, TAGS
+from generators.events import TAG_COUNT_CDF, generate_batches
 from generators.shape import MAX_FILE_PATHS, MAX_FILES_PER_PROJECT, DatasetSpec, SpecError
-from generators.vocabulary import AGENTS, TAGS
 
 # History: 1 = first version.
 PROFILE_SCHEMA_VERSION = 1

@@ -15,10 +15,11 @@ from typing import Any
 
 import pytest
 
-from bench.core import results
 from bench.cli import main
+from bench.core import results
 from bench.core.config import HarnessConfig
 from bench.core.errors import HarnessError
+from bench.db.instances import InstancePair
 from bench.judge.gate import (
     STEP_SUMMARY_ENV,
     GateCheck,
@@ -31,7 +32,6 @@ from bench.judge.gate import (
     write_junit,
     write_markdown,
 )
-from bench.db.instances import InstancePair
 from bench.judge.verdicts import DEFAULT_TARGETS_PATH, Targets, TargetsError, load_targets
 
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"

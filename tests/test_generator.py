@@ -16,16 +16,10 @@ from datetime import datetime, timedelta, timezone
 import numpy as np
 import pytest
 
+from generators.categories import AGENTS, EVENT_TYPES, TAGS
 from generators.copy_format import generate_copy_chunks
-from generators.events import (
-    EVENT_TYPES,
-    LARGE_PAYLOAD_BYTES,
-    EventBatch,
-    generate_batches,
-    plan_sessions,
-)
+from generators.events import LARGE_PAYLOAD_BYTES, EventBatch, generate_batches, plan_sessions
 from generators.shape import PRESETS, DatasetSpec, SpecError, spec_from_args
-from generators.vocabulary import AGENTS, TAGS
 
 # ~1000 sessions over 40 projects: enough for the distributions to show, small enough to stay fast.
 SHAPE = DatasetSpec(rows=60_000, projects=40, seed=11)

@@ -25,10 +25,11 @@ from psycopg.conninfo import make_conninfo
 
 from bench.cli import main
 from bench.core.config import REPO_ROOT, HarnessConfig
+from bench.core.engine import TIMESCALEDB
+from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.db.database import MARKER_TABLE, ensure_marked, table_exists
 from bench.db.embedded import SERVICE_USER, free_port
-from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
-from bench.db.instances import TIMESCALEDB, InstancePair, open_instances
+from bench.db.instances import InstancePair, open_instances
 from bench.db.pg_binaries import PgBinaries
 from bench.db.schema import (
     EXPECTED_AFTER,

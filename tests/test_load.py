@@ -10,8 +10,8 @@ import pytest
 
 import bench.load.loader
 from bench.cli import main
-from bench.db.database import read_meta
 from bench.core.errors import HarnessError
+from bench.db.database import read_meta
 from bench.db.instances import InstancePair
 from bench.load.loader import dataset_key, load_dataset, require_loaded
 from generators.shape import DatasetSpec, SpecError, spec_from_args
@@ -138,7 +138,7 @@ def test_parallel_workers_load_the_same_rows(scratch_pair: InstancePair) -> None
 
 
 def test_dataset_key_changes_with_engine_and_spec() -> None:
-    from bench.db.instances import PARTITIONS_NOT_INSTALLED, TIMESCALEDB
+    from bench.core.engine import PARTITIONS_NOT_INSTALLED, TIMESCALEDB
 
     spec = spec_from_args(1_000, None, 1)
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec, PARTITIONS_NOT_INSTALLED)

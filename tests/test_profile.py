@@ -26,8 +26,9 @@ from bench.core.errors import HarnessError
 from bench.db.instances import InstancePair
 from bench.load.loader import load_dataset
 from bench.load.profile import ProfileOptions, profile_database, read_only_transaction
+from generators.categories import AGENTS, EVENT_TYPES, TAG_WEIGHTS, TAGS
 from generators.copy_format import generate_copy_chunks
-from generators.events import EVENT_TYPES, MIDDLE_EVENT_WEIGHTS, EventBatch, generate_batches
+from generators.events import MIDDLE_EVENT_WEIGHTS, EventBatch, generate_batches
 from generators.profile import (
     FIDELITY_CHECKS,
     ProfileError,
@@ -40,7 +41,6 @@ from generators.profile import (
     total_variation,
 )
 from generators.shape import GENERATOR_VERSION, DatasetSpec, SpecError, spec_from_args
-from generators.vocabulary import AGENTS, TAG_WEIGHTS, TAGS
 
 # What the round trip must reproduce (the list); every line of the report is judged, these must exist.
 KEY_STATISTICS = (

@@ -14,11 +14,11 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.image import imread
 
-from bench.report.document import plots
 from bench.cli import EXIT_HARNESS_FAILED, main
-from bench.report.compare import compare_runs, environment_differences
 from bench.core.errors import HarnessError
-from bench.report.document import html_report, markdown_report, notes, write_report
+from bench.report import document, figures
+from bench.report.compare import compare_runs, environment_differences
+from bench.report.document import html_report, markdown_report, notes, plots, write_report
 
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"
 FIGURE_FILES = ("speedups.png", "latency.png", "speedup_vs_rows.png", "storage.png")
@@ -73,7 +73,7 @@ class TestFigures:
     @pytest.mark.parametrize("name", ["speedups", "latency", "speedup_vs_rows", "storage"])
     def test_figures_carry_a_caption_with_engine_and_dataset_size(self, name: str) -> None:
         doc = stored_doc()
-        fig = plots.FIGURES[name].draw(doc)
+        fig = figures.FIGURES[name].draw(doc)
         assert isinstance(fig, Figure)
         texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]  # type: ignore[attr-defined]
         assert any("PostgreSQL partitions" in t and "50,000 rows" in t and "warm cache" in t for t in texts)
@@ -104,12 +104,9 @@ class TestFigures:
         }
         assert plots.server_speedup(case) == pytest.approx((5.0 * 4.0) ** 0.5)
 
-    def test_a_suite_can_register_a_figure_without_editing_the_report(
+    def test_a_figure_added_to_the_registry_is_drawn_without_editing_the_report(
         self, run_dir: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr(plots, "FIGURES", dict(plots.FIGURES))
-
-        @plots.register_figure("suite_extra", "Extra suite figure")
         def extra(doc: dict[str, Any]) -> Figure | None:
             if "extra" not in doc.get("suites", {}):
                 return None
@@ -117,9 +114,10 @@ class TestFigures:
             fig.add_subplot().plot([1, 2], [doc["suites"]["extra"]["value"]] * 2)
             return fig
 
-        @plots.register_figure("suite_absent", "Nothing to show")
-        def absent(doc: dict[str, Any]) -> Figure | None:
-            return None
+        registry = dict(figures.FIGURES)
+        registry["suite_extra"] = figures.FigureSpec("suite_extra", "Extra suite figure", extra)
+        registry["suite_absent"] = figures.FigureSpec("suite_absent", "Nothing to show", lambda doc: None)
+        monkeypatch.setattr(document, "FIGURES", registry)
 
         doc = stored_doc()
         doc["suites"] = {"extra": {"name": "extra", "title": "an extra suite", "skipped": None, "value": 3}}
@@ -150,10 +148,12 @@ class TestFigures:
         assert "_skipped: needs --rows above 1M_" in text
         assert "compressed_overhead" in html_report(doc, [], Path("/nonexistent"))
 
-    def test_registering_two_figures_under_one_name_is_refused(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(plots, "FIGURES", dict(plots.FIGURES))
-        with pytest.raises(ValueError, match="speedups"):
-            plots.register_figure("speedups", "again")(lambda doc: None)
+    def test_every_figure_name_is_registered_once(self) -> None:
+        names = [spec.name for spec in figures._RUN_FIGURES] + [
+            spec.name for specs in figures.SUITE_FIGURES_BY_SUITE.values() for spec in specs
+        ]
+        assert len(names) == len(set(names)) == len(figures.FIGURES)
+        assert all(figures.FIGURES[name].name == name for name in names)
 
 
 def markdown_rows(text: str) -> dict[str, str]:

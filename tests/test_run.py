@@ -15,9 +15,9 @@ from bench.core.cases import Case, load_cases
 from bench.core.config import HarnessConfig
 from bench.core.errors import HarnessError
 from bench.db.instances import InstancePair
-from bench.measure.timing import MeasureSettings, measure_sample
-from bench.measure.params import ParamSample
 from bench.db.plans import capture_plan, index_parents, summarize_plan
+from bench.measure.params import ParamSample
+from bench.measure.timing import MeasureSettings, measure_sample
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)
 

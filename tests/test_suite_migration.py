@@ -10,10 +10,11 @@ from typing import Any
 import pytest
 
 from bench.db.instances import Instance, InstancePair
-from bench.load.loader import require_loaded
 from bench.db.schema import EXPECTED_BEFORE, compare_index_sets, create_indexes_before, create_table, index_set
+from bench.judge.verdicts import judge_blocking
+from bench.load.loader import require_loaded
 from bench.measure.suites.lock_probe import LoadProbe, ProbeWorkload, _traffic_summary, measure_blocking
-from bench.measure.suites.migration import MigrationSettings, check_idempotency, judge_blocking, measure_migration
+from bench.measure.suites.migration import MigrationSettings, check_idempotency, measure_migration
 from bench.measure.suites.scratch import RowStream, generation_spec
 from generators.shape import DatasetSpec
 

@@ -10,11 +10,11 @@ import pytest
 
 from bench.core.config import HarnessConfig
 from bench.db.instances import InstancePair
+from bench.judge.verdicts import load_targets
 from bench.load.loader import require_loaded, spec_at_rows
-from bench.measure.timing import MeasureSettings
 from bench.measure.suites import SuiteContext
 from bench.measure.suites.scaling import CI_SIZES, DEFAULT_SIZES, SIZES_ENV, measure_scaling, rows_label, scaling_sizes
-from bench.judge.verdicts import load_targets
+from bench.measure.timing import MeasureSettings
 from generators.shape import DatasetSpec
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)

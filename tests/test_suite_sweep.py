@@ -11,8 +11,8 @@ import pytest
 
 from bench.core.config import HarnessConfig
 from bench.db.instances import InstancePair
+from bench.judge.verdicts import load_targets
 from bench.load.loader import require_loaded
-from bench.measure.timing import MeasureSettings
 from bench.measure.suites import SuiteContext
 from bench.measure.suites.sweep import (
     DIMENSIONS,
@@ -23,7 +23,7 @@ from bench.measure.suites.sweep import (
     reach,
     run,
 )
-from bench.judge.verdicts import load_targets
+from bench.measure.timing import MeasureSettings
 
 QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, statement_timeout_ms=10_000)
 ALLOWED = {"below", "within", "above", "inconclusive", "failed", "met", "not met"}

@@ -15,9 +15,9 @@ from psycopg.conninfo import make_conninfo
 from bench.core.config import HarnessConfig
 from bench.db.database import read_meta
 from bench.db.instances import Instance, InstancePair
-from bench.load.loader import require_loaded
-from bench.measure.timing import MeasureSettings
 from bench.db.schema import index_set
+from bench.judge.verdicts import load_targets
+from bench.load.loader import require_loaded
 from bench.measure.suites import SuiteContext
 from bench.measure.suites.scratch import SCRATCH_PREFIX
 from bench.measure.suites.write_cost import (
@@ -29,7 +29,7 @@ from bench.measure.suites.write_cost import (
     run,
     summarize_method,
 )
-from bench.judge.verdicts import load_targets
+from bench.measure.timing import MeasureSettings
 
 QUICK = WriteCostSettings(
     prefill_cap=5_000, repetitions=2, warmup_repetitions=1, insert_rows=1_000, copy_rows=1_000, copy_batch=500

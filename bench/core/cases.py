@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
 
-QUERIES_DIR = Path(__file__).parent / "queries"
+QUERIES_DIR = PACKAGE_DIR / "queries"
 KINDS = ("promise", "control")
 
 

@@ -9,7 +9,9 @@ from pathlib import Path
 
 from bench.core.errors import HarnessError
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+# bench/ (package data: queries, targets) and the checkout holding it (schema/, reports/).
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
+REPO_ROOT = PACKAGE_DIR.parent
 SCHEMA_DIR = REPO_ROOT / "schema"
 RUNS_DIR = REPO_ROOT / "reports" / "runs"
 ENGINES = ("auto", "timescaledb", "postgres")

@@ -18,6 +18,8 @@ from bench.core.errors import HarnessError
 
 RESULTS_SCHEMA_VERSION = 1
 RESULTS_FILE = "results.json"
+# Two runs that differ in any of these environment keys are not comparable (pyperf's _CHECKED_METADATA idea).
+CHECKED_KEYS = ("engine", "postgres_version", "timescaledb_version", "cpu_model", "settings")
 REQUIRED_KEYS = (
     "schema_version",
     "run_id",

@@ -15,9 +15,6 @@ from bench.core.config import REPO_ROOT
 from bench.db.instances import InstancePair
 from bench.db.server_settings import settings_dict
 
-# Two runs that differ in any of these are not comparable (pyperf's _CHECKED_METADATA idea).
-CHECKED_KEYS = ("engine", "postgres_version", "timescaledb_version", "cpu_model", "settings")
-
 
 def _cpu_model() -> str:
     try:

@@ -10,43 +10,13 @@ from typing import Any
 import psycopg
 
 from bench.core.config import HarnessConfig
+from bench.core.engine import Engine, resolve_engine
+from bench.core.errors import HarnessError
 from bench.db.database import connect, ensure_marked, redact_dsn
 from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
-from bench.core.errors import HarnessError
 from bench.db.pg_binaries import find_pg_binaries
 
 ROLES = ("before", "after")
-
-
-@dataclass(frozen=True)
-class Engine:
-    """How agent_events is partitioned on these instances; its label goes into every result."""
-
-    name: str  # "timescaledb" or "postgres"
-    label: str
-
-    @property
-    def is_timescaledb(self) -> bool:
-        return self.name == "timescaledb"
-
-
-TIMESCALEDB = Engine("timescaledb", "TimescaleDB hypertable (1-day chunks)")
-PARTITIONS_NOT_INSTALLED = Engine("postgres", "PostgreSQL partitions (TimescaleDB not installed)")
-PARTITIONS_CHOSEN = Engine("postgres", "PostgreSQL partitions (chosen with --engine postgres)")
-
-
-def resolve_engine(requested: str, timescaledb_available: bool, where: str) -> Engine:
-    if requested == "timescaledb":
-        if not timescaledb_available:
-            raise HarnessError(
-                f"--engine timescaledb was asked for, but TimescaleDB is not installed for {where}. Install the "
-                "extension for this PostgreSQL (or use the docker-compose services, which ship it), or run with "
-                "--engine auto / postgres to use native daily partitions."
-            )
-        return TIMESCALEDB
-    if requested == "postgres":
-        return PARTITIONS_CHOSEN if timescaledb_available else PARTITIONS_NOT_INSTALLED
-    return TIMESCALEDB if timescaledb_available else PARTITIONS_NOT_INSTALLED
 
 
 @dataclass

@@ -8,7 +8,7 @@ from typing import Any
 
 import psycopg
 
-from bench.db.instances import Engine
+from bench.core.engine import Engine
 
 EXPLAIN_PREFIX = "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) "
 

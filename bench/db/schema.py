@@ -13,8 +13,8 @@ import psycopg
 from psycopg import sql
 
 from bench.core.config import SCHEMA_DIR
+from bench.core.engine import Engine
 from bench.core.errors import HarnessError, MigrationError
-from bench.db.instances import Engine
 from bench.core.sql_files import read_statements
 
 MIGRATION_FILE = SCHEMA_DIR / "migration_phase2.sql"

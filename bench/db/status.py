@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from bench.core.engine import TIMESCALEDB
+from bench.core.errors import HarnessError
 from bench.db.database import is_marked, read_meta, table_exists
 from bench.db.environment import server_facts
-from bench.core.errors import HarnessError
-from bench.db.instances import TIMESCALEDB, InstancePair
+from bench.db.instances import InstancePair
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from bench.db.instances import Engine
+from bench.core.engine import Engine
 
 # Summed over the leaf partitions: heap (main+fsm+vm), TOAST (with its index), and each parent index's leaves.
 PARTITION_TABLE_SQL = """

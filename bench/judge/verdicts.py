@@ -16,10 +16,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
 from bench.judge.stats import SpeedupEstimate
 
-DEFAULT_TARGETS_PATH = Path(__file__).parent / "targets.toml"
+DEFAULT_TARGETS_PATH = PACKAGE_DIR / "targets.toml"
 TARGETS_SCHEMA = 1
 
 PromiseKind = Literal["speedup_range", "max"]
@@ -380,6 +381,16 @@ def judge_control(low: float | None, high: float | None, tolerance_pct: float) -
     if low >= threshold:
         return "ok"
     return "inconclusive"
+
+
+def judge_blocking(max_stall_ms: float, lock_wait_seen: bool, bound_ms: float) -> str:
+    """Writes were blocked when they stalled beyond the bound while queueing for a lock.
+
+    A stall without a lock wait is the machine being busy (inconclusive), not the migration blocking.
+    """
+    if max_stall_ms <= bound_ms:
+        return "held"
+    return "not held" if lock_wait_seen else "inconclusive"
 
 
 def _checked_interval(low: float | None, high: float | None) -> tuple[float, float] | None:

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from bench.db.database import connect, ensure_marked
 from bench.core.errors import HarnessError
+from bench.db.database import connect, ensure_marked
 from bench.db.instances import Instance, InstancePair
-from bench.load.loader import COPY_SQL, _stream
 from bench.db.schema import create_table
+from bench.load.loader import COPY_SQL, _stream
 from generators.copy_format import generate_copy_chunks
 from generators.shape import DatasetSpec
 

@@ -21,11 +21,12 @@ import psycopg
 from tqdm import tqdm
 
 from bench.core.config import SCHEMA_DIR
-from bench.db.database import harness_lock, read_meta, write_meta
+from bench.core.engine import Engine
 from bench.core.errors import HarnessError
-from bench.db.instances import Engine, Instance, InstancePair
-from bench.db.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
 from bench.core.sql_files import read_statements
+from bench.db.database import harness_lock, read_meta, write_meta
+from bench.db.instances import Instance, InstancePair
+from bench.db.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
 from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 

@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 
 from bench.core.cases import QUERIES_DIR
-from bench.db.database import connect, redact_dsn
 from bench.core.errors import HarnessError
+from bench.db.database import connect, redact_dsn
 from generators.profile import (
     MIN_FILE_EVENTS_FOR_CONCENTRATION,
     PROFILE_KIND,

@@ -13,25 +13,24 @@ from typing import Any
 
 import psycopg
 import pytest
-from psycopg.types.string import TextLoader
 
-from bench.judge.analysis import analyze_case, judge
 from bench.core.cases import Case, load_cases
-from bench.core.config import HarnessConfig
+from bench.core.config import PACKAGE_DIR, HarnessConfig
+from bench.core.errors import HarnessError
+from bench.core.results import RESULTS_SCHEMA_VERSION, new_run_dir, write_results
 from bench.db.database import harness_lock
 from bench.db.environment import collect_environment
-from bench.core.errors import HarnessError
 from bench.db.instances import InstancePair, open_instances
-from bench.load.loader import require_loaded
-from bench.measure.timing import MeasureSettings
-from bench.measure.params import ParamSample, sample_params
 from bench.db.plans import index_parents
-from bench.core.results import RESULTS_SCHEMA_VERSION, new_run_dir, write_results
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, deviations, index_set, index_set_report
 from bench.db.storage import measure_storage, storage_comparison
+from bench.judge.analysis import analyze_case, judge
 from bench.judge.verdicts import Targets, load_targets
+from bench.load.loader import require_loaded
+from bench.measure.params import ParamSample, sample_params
+from bench.measure.timing import MeasureSettings, timing_connection
 
-SUITE_FILE = Path(__file__).parent / "test_query_cases.py"
+SUITE_FILE = PACKAGE_DIR / "test_query_cases.py"  # the pytest front end, run in-process
 PLUGIN_NAME = "phase2_run_context"
 
 
@@ -60,25 +59,6 @@ class RunContext:
         (self.run_dir / "cases" / f"{stem}.json").write_text(json.dumps(slim, default=str))
 
 
-def _timing_connection(pair: InstancePair, role: str, timeout_ms: int) -> psycopg.Connection[Any]:
-    # prepare_threshold=None: every execution is planned with its real parameters, like the EXPLAIN ANALYZE
-    # beside it; psycopg would otherwise switch to a prepared (possibly generic) plan after 5 executions.
-    conn = pair.by_role(role).connect(prepare_threshold=None)
-    conn.execute(f"SET statement_timeout = {int(timeout_ms)}")
-    receive_as_text(conn)
-    return conn
-
-
-# Timed queries receive every row, but values whose Python decoding is costly (JSON parsing above all) stay
-# text: that client-side cost is identical on both instances and would only dilute the server's difference.
-TEXT_LOADED_TYPES = ("jsonb", "json", "uuid", "timestamptz", "text[]", "uuid[]")
-
-
-def receive_as_text(conn: psycopg.Connection[Any]) -> None:
-    for name in TEXT_LOADED_TYPES:
-        conn.adapters.register_loader(name, TextLoader)
-
-
 @contextlib.contextmanager
 def prepared_run(
     config: HarnessConfig,
@@ -92,7 +72,7 @@ def prepared_run(
         for inst in pair:
             locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
         dataset = require_loaded(pair)
-        conns = {role: _timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
+        conns = {role: timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
         try:
             now = datetime.fromisoformat(dataset["spec"]["reference_instant"])
             cases = load_cases()
@@ -147,7 +127,8 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
 
 def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
-    from bench.measure.suites import SUITES, SuiteContext, load_suite, registry  # noqa: F401  (registers the suites)
+    from bench.measure.suites import SuiteContext
+    from bench.measure.suites.registry import SUITES
 
     unknown = [n for n in names if n not in SUITES]
     if unknown:
@@ -159,7 +140,7 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
             print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
         started = time.perf_counter()
         try:
-            sections[name] = load_suite(name)(suite_ctx)
+            sections[name] = SUITES[name][0](suite_ctx)
         except Exception as e:  # one broken suite (a lost connection, a bug) is recorded as failed; the rest still run
             failure = str(e).strip() if isinstance(e, HarnessError) else f"{type(e).__name__}: {str(e).strip()}"
             sections[name] = {

@@ -10,10 +10,12 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import psycopg
+from psycopg.types.string import TextLoader
 
 from bench.core.cases import Case
-from bench.measure.params import ParamSample
+from bench.db.instances import InstancePair
 from bench.db.plans import capture_plan, check_plan, summarize_plan
+from bench.measure.params import ParamSample
 
 ROLES = ("before", "after")
 
@@ -37,6 +39,25 @@ class MeasureSettings:
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "cache_state": self.cache_state}
+
+
+def timing_connection(pair: InstancePair, role: str, timeout_ms: int) -> psycopg.Connection[Any]:
+    # prepare_threshold=None: every execution is planned with its real parameters, like the EXPLAIN ANALYZE
+    # beside it; psycopg would otherwise switch to a prepared (possibly generic) plan after 5 executions.
+    conn = pair.by_role(role).connect(prepare_threshold=None)
+    conn.execute(f"SET statement_timeout = {int(timeout_ms)}")
+    receive_as_text(conn)
+    return conn
+
+
+# Timed queries receive every row, but values whose Python decoding is costly (JSON parsing above all) stay
+# text: that client-side cost is identical on both instances and would only dilute the server's difference.
+TEXT_LOADED_TYPES = ("jsonb", "json", "uuid", "timestamptz", "text[]", "uuid[]")
+
+
+def receive_as_text(conn: psycopg.Connection[Any]) -> None:
+    for name in TEXT_LOADED_TYPES:
+        conn.adapters.register_loader(name, TextLoader)
 
 
 @dataclass

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.config import RUNS_DIR
-from bench.db.environment import CHECKED_KEYS
 from bench.core.errors import HarnessError
+from bench.core.results import CHECKED_KEYS
 from bench.report.plots import compare_speedups, compare_storage, speedup_groups
 
 Doc = dict[str, Any]

@@ -16,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.config import RUNS_DIR
-from bench.report.plots import VERDICT_COLOURS, FigureSpec, figures_for, server_speedup
-from bench.report.plots_suites import SUITE_FIGURES, verdict_colour
+from bench.report.figures import FIGURES, SUITE_FIGURES, FigureSpec
+from bench.report.plots import VERDICT_COLOURS, server_speedup
+from bench.report.plots_suites import verdict_colour
 from bench.report.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
 Doc = dict[str, Any]
@@ -45,7 +46,7 @@ def write_report(doc: Doc, run_dir: Path | None = None) -> list[Path]:
 
 def render_figures(doc: Doc) -> list[tuple[FigureSpec, bytes]]:
     rendered = []
-    for spec in figures_for(doc):
+    for spec in FIGURES.values():
         fig = spec.draw(doc)
         if fig is None:
             continue

@@ -4,19 +4,16 @@ Each figure stands on its own when pasted into a pull request: a title with unit
 caption naming the engine, the dataset size and the cache state. Figures are built with matplotlib's object
 API on the Agg canvas: no pyplot state to leak or close, and the notebook draws the very same functions.
 
-The figures of the extra suites (`doc["suites"][name]`) live in bench.report.plots_suites, registered with the same
-`@register_figure(...)`; `figures_for(doc)` imports it (and each suite's module, which may register more) and
-`bench.report.document` draws whatever is registered, without being edited. A figure function returns None when its
-section is absent.
+The figures of the extra suites (`doc["suites"][name]`) live in bench.report.plots_suites; bench.report.figures
+lists every figure in one plain registry. A figure function returns None when its section is absent.
 """
 
 from __future__ import annotations
 
-import importlib
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
 import matplotlib
 from matplotlib.axes import Axes
@@ -29,7 +26,6 @@ from matplotlib.ticker import FixedLocator, NullFormatter, NullLocator
 from bench.judge.verdicts import control_threshold, judge_speedup_range
 
 Doc = dict[str, Any]
-F = TypeVar("F", bound=Callable[..., Figure | None])
 
 DPI = 120
 BEFORE_COLOUR = "#8c8c8c"
@@ -63,52 +59,6 @@ VERDICT_MEANINGS = {
 }
 # The leading table name repeats on every index; the legend is easier to scan without it.
 INDEX_PREFIX = "agent_events_"
-
-
-# --- registry ---------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FigureSpec:
-    name: str  # file stem in the run folder: <name>.png
-    title: str  # heading above the figure in report.md and report.html
-    draw: Callable[[Doc], Figure | None]  # None when the document holds nothing for this figure
-
-
-FIGURES: dict[str, FigureSpec] = {}
-
-
-def register_figure(name: str, title: str) -> Callable[[F], F]:
-    """Add a figure to every report; `draw(doc)` returns None when the run has nothing to show for it."""
-
-    def decorator(func: F) -> F:
-        if name in FIGURES and FIGURES[name].draw is not func:
-            raise ValueError(f"a figure named {name!r} is already registered by {FIGURES[name].draw.__module__}")
-        FIGURES[name] = FigureSpec(name, title, func)
-        return func
-
-    return decorator
-
-
-def figures_for(doc: Doc) -> list[FigureSpec]:
-    """The registered figures, after importing bench.report.plots_suites and the module of every suite the document holds.
-
-    A module registers its figures at import (`@register_figure`); bench.measure.suites.SUITES says which module a
-    suite lives in. A suite whose module is gone still reports, just without the figures it would register.
-    """
-    names = list(doc.get("suites") or {})
-    if names:
-        importlib.import_module("bench.report.plots_suites")  # imported here: it imports this module
-        from bench.measure.suites import SUITES, registry  # noqa: F401  (registers the suites)
-
-        for name in names:
-            module = f"bench.measure.suites.{SUITES.get(name, (name, ''))[0]}"
-            try:
-                importlib.import_module(module)
-            except ModuleNotFoundError as e:
-                if e.name != module:
-                    raise
-    return list(FIGURES.values())
 
 
 # --- shared layout ----------------------------------------------------------------------------------------
@@ -307,7 +257,6 @@ def _x_limits(groups: Sequence[SpeedupGroup], extra: Sequence[float] = ()) -> tu
     return min(values) / 1.5, max(values) * 2.2
 
 
-@register_figure("speedups", "Speedup per case")
 def speedups(doc: Doc, ax: Axes | None = None) -> Figure:
     groups = speedup_groups(doc)
     n_rows = sum(len(g.rows) + 1 for g in groups)
@@ -445,7 +394,6 @@ def latency_case(doc: Doc, name: str, ax: Axes | None = None) -> Figure:
     return fig
 
 
-@register_figure("latency", "Latency distributions, before vs after")
 def latency(doc: Doc) -> Figure:
     """Small multiples: one panel per case (two per row, promise by promise), one box pair per parameter."""
     order = [r.label for g in speedup_groups(doc) for r in g.rows if not r.pooled]
@@ -500,7 +448,6 @@ def latency(doc: Doc) -> Figure:
 MARKERS = ("o", "s", "^", "v", "D", "P", "X", "*", "<", ">")
 
 
-@register_figure("speedup_vs_rows", "Speedup against rows matched, per parameter")
 def speedup_vs_rows(doc: Doc, ax: Axes | None = None) -> Figure:
     fig, ax, owned = _axes(ax, (11, 6.2))
     promises = [p for p in doc.get("targets", {}).get("promises", []) if p["kind"] == "speedup_range"]
@@ -668,7 +615,6 @@ def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:+.1f}%"
 
 
-@register_figure("storage", "Storage before and after")
 def storage(doc: Doc, ax: Axes | None = None) -> Figure:
     st = doc["storage"]
     fig, ax, owned = _axes(ax, (11, 3.9))

@@ -2,7 +2,7 @@
 
 Each function returns None when its suite did not run (absent, skipped or failed), so a report draws only what
 the run measured. Verdict words keep the colours of bench.report.plots (green: the statement holds, red: it does not,
-orange: the interval cannot tell), with the words only suites use added. `SUITE_FIGURES` says which figures
+orange: the interval cannot tell), with the words only suites use added. bench.report.figures says which figures
 belong to which suite, so a report can show them under that suite's verdicts.
 """
 
@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import re
 import textwrap
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from matplotlib.axes import Axes
@@ -21,39 +21,29 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter
 
+from bench.judge.verdicts import judge_blocking, judge_speedup_range
 from bench.report.plots import (
     AFTER_COLOUR,
     BAND_COLOUR,
     BEFORE_COLOUR,
     DPI,
     VERDICT_COLOURS,
-    F,
     SpeedupRow,
     _fmt_x,
     _interval,
     _log_ticks,
     caption,
-    register_figure,
 )
-from bench.measure.suites.migration import judge_blocking
-from bench.judge.verdicts import judge_speedup_range
 
 Doc = dict[str, Any]
 SUITE_VERDICT_COLOURS = {**VERDICT_COLOURS, "held": "#1a9850", "not held": "#d73027", "reported": "#636363"}
 NEUTRAL = "#636363"
 LIMIT_COLOUR = "#d73027"  # a line the figure must stay under (or, for rates, above)
 READ_COLOUR = "#e6550d"
-SUITE_FIGURES: dict[str, list[str]] = {}  # suite name -> its figure names, in drawing order
 
 
 def verdict_colour(word: str | None) -> str:
     return SUITE_VERDICT_COLOURS.get((word or "failed").lower(), "#4d4d4d")
-
-
-def suite_figure(suite: str, name: str, title: str) -> Callable[[F], F]:
-    """register_figure, remembering the suite the figure belongs to."""
-    SUITE_FIGURES.setdefault(suite, []).append(name)
-    return register_figure(name, title)
 
 
 def ran(doc: Doc, suite: str) -> dict[str, Any] | None:
@@ -122,7 +112,6 @@ def _log_limits(values: Iterable[float | None], pad: float = 1.5) -> tuple[float
 METHOD_LABELS = {"insert": "batched INSERT", "copy": "COPY"}
 
 
-@suite_figure("write_cost", "write_cost", "Write cost: ingest rate before vs after")
 def write_cost(doc: Doc) -> Figure | None:
     records = ran(doc, "write_cost")
     if records is None:
@@ -291,7 +280,6 @@ def _migration_panel(ax: Axes, key: str, scenario: dict[str, Any], word: str, yl
     )
 
 
-@suite_figure("migration", "migration_probe", "Migration: write and read latency while each variant runs")
 def migration_probe(doc: Doc) -> Figure | None:
     records = ran(doc, "migration")
     if records is None:
@@ -346,7 +334,6 @@ def migration_probe(doc: Doc) -> Figure | None:
     return fig
 
 
-@suite_figure("migration", "migration_stalls", "Migration: longest write stall per variant")
 def migration_stalls(doc: Doc) -> Figure | None:
     records = ran(doc, "migration")
     if records is None:
@@ -402,7 +389,6 @@ REDUCTION_READINGS = (
 )
 
 
-@suite_figure("compression", "compression_sizes", "Compression: sizes and reduction")
 def compression_sizes(doc: Doc) -> Figure | None:
     records = ran(doc, "compression")
     if records is None:
@@ -494,7 +480,6 @@ def compression_sizes(doc: Doc) -> Figure | None:
     return fig
 
 
-@suite_figure("compression", "compression_overhead", "Compression: index overhead vs compression savings")
 def compression_overhead(doc: Doc) -> Figure | None:
     records = ran(doc, "compression")
     if records is None:
@@ -535,7 +520,6 @@ def compression_overhead(doc: Doc) -> Figure | None:
     return fig
 
 
-@suite_figure("compression", "compression_speedups", "Compression: query speedups per comparison")
 def compression_speedups(doc: Doc) -> Figure | None:
     records = ran(doc, "compression")
     if records is None:
@@ -658,7 +642,6 @@ def _sweep_panel(ax: Axes, curve: dict[str, Any], word: str) -> list[str]:
     return judgements
 
 
-@suite_figure("sweep", "sweep_curves", "Sweep: where the speedups hold")
 def sweep_curves(doc: Doc) -> Figure | None:
     records = ran(doc, "sweep")
     if records is None or not records["curves"]:
@@ -691,7 +674,6 @@ def sweep_curves(doc: Doc) -> Figure | None:
     return fig
 
 
-@suite_figure("sweep", "sweep_p95", "Sweep: P95 latency against the query window")
 def sweep_p95(doc: Doc) -> Figure | None:
     records = ran(doc, "sweep")
     points = [p for p in (records or {}).get("points", []) if _is_window(p["dimension"])]
@@ -801,7 +783,6 @@ def _rows_axis(ax: Axes, sizes: Sequence[float]) -> None:
     ax.tick_params(labelsize=8)
 
 
-@suite_figure("scaling", "scaling", "Scaling: speedups and storage against dataset size")
 def scaling(doc: Doc) -> Figure | None:
     records = ran(doc, "scaling")
     if records is None or not records["points"]:

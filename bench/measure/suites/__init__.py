@@ -1,7 +1,7 @@
 """Suites beyond the query timings (write cost, migration safety, compression, sweeps, scaling).
 
-Each suite is a function `run(ctx: SuiteContext) -> dict` registered in SUITES below. It returns a JSON-safe
-section that lands in the results document as doc["suites"][name]:
+Each suite is a function `run(ctx: SuiteContext) -> dict`, listed in bench.measure.suites.registry.SUITES. It
+returns a JSON-safe section that lands in the results document as doc["suites"][name]:
 
     {"name": ..., "title": ..., "skipped": None | "reason", "verdicts": [Verdict.to_dict(), ...],
      "records": {...whatever the suite measured...}, "notes": [...]}
@@ -14,7 +14,6 @@ recorded as a failure, and a suite that cannot run on this engine returns skippe
 from __future__ import annotations
 
 import dataclasses
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,8 +21,8 @@ from typing import Any
 
 from bench.core.config import HarnessConfig
 from bench.db.instances import InstancePair
-from bench.measure.timing import MeasureSettings
 from bench.judge.verdicts import Targets
+from bench.measure.timing import MeasureSettings
 
 
 @dataclass(frozen=True)
@@ -38,18 +37,6 @@ class SuiteContext:
 
 
 SuiteFunction = Callable[[SuiteContext], dict[str, Any]]
-
-# name -> (module under bench.measure.suites, one-line description). Modules are imported only when run.
-SUITES: dict[str, tuple[str, str]] = {}
-
-
-def register(name: str, module: str, description: str) -> None:
-    SUITES[name] = (module, description)
-
-
-def load_suite(name: str) -> SuiteFunction:
-    module, _ = SUITES[name]
-    return importlib.import_module(f"bench.measure.suites.{module}").run
 
 
 def reduced_settings(base: MeasureSettings) -> MeasureSettings:

@@ -24,10 +24,10 @@ from tqdm import tqdm
 
 from bench.core.cases import Case, load_cases
 from bench.db.instances import InstancePair
-from bench.measure.timing import Execution, execute_timed
+from bench.judge.verdicts import Verdict, figure_verdict
 from bench.measure.params import ParamSample, params_for, sample_params
 from bench.measure.suites import SuiteContext
-from bench.judge.verdicts import Verdict, figure_verdict
+from bench.measure.timing import Execution, execute_timed
 
 NAME = "compatibility"
 TITLE = "backward compatibility: every control and promise query returns the same rows before and after"

@@ -28,16 +28,15 @@ import psycopg
 from bench.core.cases import QUERIES_DIR, Case, load_cases, parse_case
 from bench.core.errors import HarnessError
 from bench.db.instances import Instance, InstancePair
-from bench.load.loader import load_dataset, spec_at_rows
-from bench.measure.timing import MeasureSettings, measure_sample
-from bench.measure.params import ParamSample, sample_params
 from bench.db.plans import index_parents
-from bench.measure.run import _timing_connection
-from bench.judge.stats import bootstrap_speedup_interval
 from bench.db.storage import HYPERTABLE_INDEX_SQL
+from bench.judge.stats import bootstrap_speedup_interval
+from bench.judge.verdicts import Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
+from bench.load.loader import load_dataset, spec_at_rows
+from bench.measure.params import ParamSample, sample_params
 from bench.measure.suites import SuiteContext, reduced_settings, skipped
 from bench.measure.suites.scratch import scratch_pair
-from bench.judge.verdicts import Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
+from bench.measure.timing import MeasureSettings, measure_sample, timing_connection
 from generators.shape import SpecError, parse_rows
 
 NAME = "compression"
@@ -159,7 +158,7 @@ def _time_comparison(
     settings: MeasureSettings,
 ) -> dict[str, Any]:
     timed = InstancePair(sides[0], sides[1], pair.engine)
-    conns = {role: _timing_connection(timed, role, settings.statement_timeout_ms) for role in ROLES}
+    conns = {role: timing_connection(timed, role, settings.statement_timeout_ms) for role in ROLES}
     seed = settings.seed
     try:
         parents = {role: index_parents(conns[role], pair.engine) for role in ROLES}

@@ -29,14 +29,15 @@ import psycopg
 from psycopg import sql
 
 from bench.core.cases import QUERIES_DIR
+from bench.core.engine import Engine
 from bench.core.errors import MigrationError
-from bench.db.instances import Engine, Instance, InstancePair
-from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
 from bench.core.sql_files import read_statements, split_statements
+from bench.db.instances import Instance, InstancePair
+from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
+from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
 from bench.measure.suites import SuiteContext, skipped
 from bench.measure.suites.lock_probe import LoadProbe, ProbeSettings, ProbeWorkload, measure_blocking
 from bench.measure.suites.scratch import RowStream, ScratchUnavailable, build_copies, generation_spec, scratch_database
-from bench.judge.verdicts import Verdict, figure_verdict
 
 NAME = "migration"
 TITLE = "migration safety: duration, blocked writes and reads, idempotency, and the non-blocking alternatives"
@@ -263,16 +264,6 @@ def _revert(inst: Instance) -> None:
 
 
 # ---- verdicts --------------------------------------------------------------------------------------------------
-
-
-def judge_blocking(max_stall_ms: float, lock_wait_seen: bool, bound_ms: float) -> str:
-    """Writes were blocked when they stalled beyond the bound while queueing for a lock.
-
-    A stall without a lock wait is the machine being busy (inconclusive), not the migration blocking.
-    """
-    if max_stall_ms <= bound_ms:
-        return "held"
-    return "not held" if lock_wait_seen else "inconclusive"
 
 
 def _stall_words(result: dict[str, Any]) -> str:

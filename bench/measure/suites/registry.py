@@ -1,10 +1,20 @@
-"""Which suites exist: importing this module registers them (their code is imported only when they run)."""
+"""Which suites exist: one plain dict, name -> (run function, one-line description)."""
 
-from bench.measure.suites import register
+from __future__ import annotations
 
-register("compatibility", "compatibility", "backward compatibility: every query returns the same rows before and after")
-register("write_cost", "write_cost", "ingest rate before vs after (batched INSERT and COPY) on scratch copies")
-register("migration", "migration", "migration safety: duration, blocked writes, idempotency, CONCURRENTLY alternatives")
-register("compression", "compression", "TimescaleDB compression after 7 days: sizes, index overhead, query times")
-register("sweep", "sweep", "where the speedups hold: speedup curves over the shape of the data")
-register("scaling", "scaling", "promise speedups and storage at several dataset sizes (slow: reloads)")
+from bench.measure.suites import SuiteFunction, compatibility, compression, migration, scaling, sweep, write_cost
+
+SUITES: dict[str, tuple[SuiteFunction, str]] = {
+    "compatibility": (
+        compatibility.run,
+        "backward compatibility: every query returns the same rows before and after",
+    ),
+    "write_cost": (write_cost.run, "ingest rate before vs after (batched INSERT and COPY) on scratch copies"),
+    "migration": (
+        migration.run,
+        "migration safety: duration, blocked writes, idempotency, CONCURRENTLY alternatives",
+    ),
+    "compression": (compression.run, "TimescaleDB compression after 7 days: sizes, index overhead, query times"),
+    "sweep": (sweep.run, "where the speedups hold: speedup curves over the shape of the data"),
+    "scaling": (scaling.run, "promise speedups and storage at several dataset sizes (slow: reloads)"),
+}

@@ -19,18 +19,17 @@ import time
 from datetime import datetime
 from typing import Any
 
-from bench.judge.analysis import analyze_case, judge
 from bench.core.cases import Case, load_cases
 from bench.core.errors import HarnessError
 from bench.db.instances import InstancePair
-from bench.load.loader import load_dataset, spec_at_rows
-from bench.measure.timing import MeasureSettings, measure_sample
-from bench.measure.params import sample_params
 from bench.db.plans import index_parents
-from bench.measure.run import _timing_connection
 from bench.db.storage import measure_storage, storage_comparison
+from bench.judge.analysis import analyze_case, judge
+from bench.load.loader import load_dataset, spec_at_rows
+from bench.measure.params import sample_params
 from bench.measure.suites import SuiteContext, reduced_settings
 from bench.measure.suites.scratch import scratch_pair
+from bench.measure.timing import MeasureSettings, measure_sample, timing_connection
 from generators.shape import PRESETS, SpecError, parse_rows
 
 NAME = "scaling"
@@ -60,7 +59,7 @@ def rows_label(rows: int) -> str:
 def _time_cases(
     pair: InstancePair, cases: list[Case], now: datetime, settings: MeasureSettings
 ) -> dict[str, list[Any]]:
-    conns = {role: _timing_connection(pair, role, settings.statement_timeout_ms) for role in ROLES}
+    conns = {role: timing_connection(pair, role, settings.statement_timeout_ms) for role in ROLES}
     try:
         parents = {role: index_parents(conns[role], pair.engine) for role in ROLES}
         cache: dict[str, list[Any]] = {}

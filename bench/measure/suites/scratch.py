@@ -19,11 +19,12 @@ from psycopg.conninfo import make_conninfo
 from tqdm import tqdm
 
 from bench.core.cases import QUERIES_DIR
-from bench.db.database import ensure_marked
+from bench.core.engine import Engine
 from bench.core.errors import HarnessError
-from bench.db.instances import Engine, Instance, InstancePair
-from bench.load.loader import run_parallel
+from bench.db.database import ensure_marked
+from bench.db.instances import Instance, InstancePair
 from bench.db.schema import apply_migration, create_indexes_before, create_table
+from bench.load.loader import run_parallel
 from generators.copy_format import COLUMNS, encode_copy_text
 from generators.events import EventBatch, generate_batches
 from generators.shape import DatasetSpec

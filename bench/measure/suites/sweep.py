@@ -22,13 +22,12 @@ import numpy as np
 import psycopg
 
 from bench.core.cases import QUERIES_DIR, Case, load_cases
-from bench.measure.timing import measure_sample
-from bench.measure.params import PARAMS_DIR, ParamSample, sample_params
 from bench.db.plans import index_parents
-from bench.measure.run import _timing_connection
 from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, summarize_latencies
-from bench.measure.suites import SuiteContext, reduced_settings
 from bench.judge.verdicts import Promise, Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
+from bench.measure.params import PARAMS_DIR, ParamSample, sample_params
+from bench.measure.suites import SuiteContext, reduced_settings
+from bench.measure.timing import measure_sample, timing_connection
 
 NAME = "sweep"
 TITLE = "where the speedups hold: speedup curves over session length, project size, query window, filePath frequency"
@@ -289,7 +288,7 @@ def measure_sweep(ctx: SuiteContext) -> dict[str, Any]:
     settings = reduced_settings(ctx.settings)
     cases = {c.name: c for c in [*load_cases(), *load_cases(SWEEP_DIR)]}
     promises = {p.name: p for p in ctx.targets.promises if p.kind == "speedup_range"}
-    conns = {role: _timing_connection(ctx.pair, role, settings.statement_timeout_ms) for role in ROLES}
+    conns = {role: timing_connection(ctx.pair, role, settings.statement_timeout_ms) for role in ROLES}
     points: list[dict[str, Any]] = []
     curves: list[dict[str, Any]] = []
     verdicts: list[Verdict] = []

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from bench.db.instances import InstancePair
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set
 from bench.judge.stats import bootstrap_speedup_interval, summarize_latencies
+from bench.judge.verdicts import Verdict
 from bench.measure.suites import SuiteContext, skipped
 from bench.measure.suites.scratch import (
     COPY_SQL,
@@ -42,7 +43,6 @@ from bench.measure.suites.scratch import (
     insert_statement,
     scratch_pair,
 )
-from bench.judge.verdicts import Verdict
 from generators.copy_format import encode_copy_text
 
 NAME = "write_cost"

@@ -35,8 +35,8 @@ def run_context(request: pytest.FixtureRequest) -> Iterator[Any]:
         yield plugin.context
         return
     from bench.core.config import HarnessConfig
-    from bench.measure.timing import MeasureSettings
     from bench.measure.run import finalize, prepared_run
+    from bench.measure.timing import MeasureSettings
     from bench.report.summary import format_verdict_table
 
     with prepared_run(HarnessConfig.from_env(), MeasureSettings()) as ctx:

@@ -1,0 +1,63 @@
+"""Every figure a report draws, in one plain registry: name -> what it is titled and which function draws it.
+
+The report, the notebook and the tests read FIGURES; SUITE_FIGURES says which figures belong to which suite,
+so a report shows them under that suite's verdicts. Adding a figure means adding a line here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from matplotlib.figure import Figure
+
+from bench.report import plots, plots_suites
+
+Doc = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FigureSpec:
+    name: str  # file stem in the run folder: <name>.png
+    title: str  # heading above the figure in report.md and report.html
+    draw: Callable[[Doc], Figure | None]  # None when the document holds nothing for this figure
+
+
+_RUN_FIGURES = (
+    FigureSpec("speedups", "Speedup per case", plots.speedups),
+    FigureSpec("latency", "Latency distributions, before vs after", plots.latency),
+    FigureSpec("speedup_vs_rows", "Speedup against rows matched, per parameter", plots.speedup_vs_rows),
+    FigureSpec("storage", "Storage before and after", plots.storage),
+)
+# suite name -> its figures, in drawing order
+SUITE_FIGURES_BY_SUITE: dict[str, tuple[FigureSpec, ...]] = {
+    "write_cost": (FigureSpec("write_cost", "Write cost: ingest rate before vs after", plots_suites.write_cost),),
+    "migration": (
+        FigureSpec(
+            "migration_probe", "Migration: write and read latency while each variant runs", plots_suites.migration_probe
+        ),
+        FigureSpec("migration_stalls", "Migration: longest write stall per variant", plots_suites.migration_stalls),
+    ),
+    "compression": (
+        FigureSpec("compression_sizes", "Compression: sizes and reduction", plots_suites.compression_sizes),
+        FigureSpec(
+            "compression_overhead",
+            "Compression: index overhead vs compression savings",
+            plots_suites.compression_overhead,
+        ),
+        FigureSpec(
+            "compression_speedups", "Compression: query speedups per comparison", plots_suites.compression_speedups
+        ),
+    ),
+    "sweep": (
+        FigureSpec("sweep_curves", "Sweep: where the speedups hold", plots_suites.sweep_curves),
+        FigureSpec("sweep_p95", "Sweep: P95 latency against the query window", plots_suites.sweep_p95),
+    ),
+    "scaling": (FigureSpec("scaling", "Scaling: speedups and storage against dataset size", plots_suites.scaling),),
+}
+FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in _RUN_FIGURES}
+FIGURES.update({spec.name: spec for specs in SUITE_FIGURES_BY_SUITE.values() for spec in specs})
+SUITE_FIGURES: dict[str, list[str]] = {
+    suite: [spec.name for spec in specs] for suite, specs in SUITE_FIGURES_BY_SUITE.items()
+}
