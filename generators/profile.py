@@ -20,7 +20,8 @@ from typing import Any
 import numpy as np
 
 from generators.categories import AGENTS, EVENT_TYPES, SEVERITIES, TAGS
-from generators.events import TAG_COUNT_CDF, generate_batches
+from generators.event_mix import TAG_COUNT_CDF
+from generators.events import generate_batches
 from generators.shape import MAX_FILE_PATHS, MAX_FILES_PER_PROJECT, DatasetSpec, SpecError
 
 # History: 1 = first version.

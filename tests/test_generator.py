@@ -18,7 +18,9 @@ import pytest
 
 from generators.categories import AGENTS, EVENT_TYPES, TAGS
 from generators.copy_format import generate_copy_chunks
-from generators.events import LARGE_PAYLOAD_BYTES, EventBatch, generate_batches, plan_sessions
+from generators.events import EventBatch, generate_batches
+from generators.payloads import LARGE_PAYLOAD_BYTES
+from generators.sessions import plan_sessions
 from generators.shape import PRESETS, DatasetSpec, SpecError, spec_from_args
 
 # ~1000 sessions over 40 projects: enough for the distributions to show, small enough to stay fast.

@@ -28,7 +28,8 @@ from bench.load.loader import load_dataset
 from bench.load.profile import ProfileOptions, profile_database, read_only_transaction
 from generators.categories import AGENTS, EVENT_TYPES, TAG_WEIGHTS, TAGS
 from generators.copy_format import generate_copy_chunks
-from generators.events import MIDDLE_EVENT_WEIGHTS, EventBatch, generate_batches
+from generators.event_mix import MIDDLE_EVENT_WEIGHTS
+from generators.events import EventBatch, generate_batches
 from generators.profile import (
     FIDELITY_CHECKS,
     ProfileError,
