@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench.core.cases import Case
-from bench.judge.stats import bootstrap_speedup_interval, speedup, summarize_latencies
+from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, speedup, summarize_latencies
 from bench.judge.verdicts import Targets, Verdict, control_verdict, max_verdict, speedup_range_verdict
 
 ROLES = ("before", "after")
@@ -96,10 +96,8 @@ def judge(cases: list[dict[str, Any]], storage: dict[str, Any] | None, targets: 
         if c["kind"] == "control":
             per_control[c["name"]].append(c)
     for name, (case,) in per_control.items():
-        estimate = None
-        if not case["failures"] and case["samples"]:
-            pairs = [(s["latencies_ms"]["before"], s["latencies_ms"]["after"]) for s in case["samples"]]
-            estimate = bootstrap_speedup_interval(pairs, seed=seed)
+        # analyze_case bootstrapped this case from the same samples with the same seed; its estimate is reused.
+        estimate = SpeedupEstimate(**case["speedup"]) if case["speedup"] and not case["failures"] else None
         verdict = control_verdict(name, estimate, targets, case["failures"] or "")
         if case["same_rows"] is False:
             verdict = _replace(verdict, evidence=verdict.evidence + "; RESULTS DIFFER between before and after")

@@ -171,10 +171,7 @@ def bootstrap_speedup_interval(
     """
     if not pairs:
         raise ValueError("bootstrap_speedup_interval needs at least one (before, after) pair")
-    if n_boot < 1:
-        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+    _check_bootstrap_settings(n_boot, confidence)
     parameters = [
         (_positive_array(before, f"pairs[{i}] before"), _positive_array(after, f"pairs[{i}] after"))
         for i, (before, after) in enumerate(pairs)
@@ -196,8 +193,7 @@ def bootstrap_speedup_interval(
             # one replicate contributes two independent draws, as the two-level bootstrap requires.
             replicate_log_ratios[slots] = _resampled_log_median_ratios(rng, before, after, n_slots)
     replicates = np.exp(replicate_log_ratios.mean(axis=1))
-    tail = (1.0 - confidence) / 2.0
-    low, high = (float(q) for q in np.quantile(replicates, [tail, 1.0 - tail]))
+    low, high = _percentile_interval(replicates, confidence)
     return SpeedupEstimate(
         point=point,
         low=low,
@@ -223,12 +219,40 @@ def ratio_interval(
     return bootstrap_speedup_interval([(before_values, after_values)], n_boot=n_boot, confidence=confidence, seed=seed)
 
 
+def median_interval(
+    values: Sequence[float], n_boot: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> tuple[float, float]:
+    """Bootstrap percentile interval of the median of `values`, one level: each value is a unit (a repetition
+    of a write workload), so there is nothing below it to resample."""
+    _check_bootstrap_settings(n_boot, confidence)
+    array = _positive_array(values, "values")
+    medians = _resampled_medians(np.random.default_rng(seed), array, n_boot)
+    return _percentile_interval(medians, confidence)
+
+
+def _check_bootstrap_settings(n_boot: int, confidence: float) -> None:
+    if n_boot < 1:
+        raise ValueError(f"n_boot must be at least 1, got {n_boot}")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+
+
+def _resampled_medians(rng: np.random.Generator, values: FloatArray, count: int) -> FloatArray:
+    """`count` medians, each of a resample of `values` with replacement: the one resampling step of every
+    bootstrap here."""
+    return np.median(rng.choice(values, size=(count, values.size), replace=True), axis=1)
+
+
 def _resampled_log_median_ratios(
     rng: np.random.Generator, before: FloatArray, after: FloatArray, count: int
 ) -> FloatArray:
-    before_medians = np.median(rng.choice(before, size=(count, before.size), replace=True), axis=1)
-    after_medians = np.median(rng.choice(after, size=(count, after.size), replace=True), axis=1)
-    return np.log(before_medians / after_medians)
+    return np.log(_resampled_medians(rng, before, count) / _resampled_medians(rng, after, count))
+
+
+def _percentile_interval(replicates: FloatArray, confidence: float) -> tuple[float, float]:
+    tail = (1.0 - confidence) / 2.0
+    low, high = np.quantile(replicates, [tail, 1.0 - tail])
+    return float(low), float(high)
 
 
 def _positive_array(values: Sequence[float], what: str) -> FloatArray:

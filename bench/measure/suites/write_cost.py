@@ -30,7 +30,7 @@ from tqdm import tqdm
 
 from bench.db.instances import InstancePair
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set
-from bench.judge.stats import bootstrap_speedup_interval, summarize_latencies
+from bench.judge.stats import bootstrap_speedup_interval, median_interval, summarize_latencies
 from bench.judge.verdicts import Verdict
 from bench.measure.suites import SuiteContext, skipped
 from bench.measure.suites.scratch import (
@@ -237,7 +237,7 @@ def summarize_method(
     for role in ROLES:
         seconds = [s["seconds"] for s in samples[role]]
         rates = [rows_per_rep / s for s in seconds]
-        low, high = median_interval(rates, settings.confidence, settings.seed)
+        low, high = median_interval(rates, confidence=settings.confidence, seed=settings.seed)
         spread = summarize_latencies([s * 1000 for s in seconds])
         client_share = [s["client_cpu_s"] / s["seconds"] for s in samples[role]]
         server_rates = [
@@ -273,16 +273,6 @@ def summarize_method(
     )
     summary["server_ratio_after_before_approx"] = server.to_dict() if server else None
     return summary
-
-
-def median_interval(values: list[float], confidence: float, seed: int, n_boot: int = 2000) -> tuple[float, float]:
-    """Bootstrap percentile interval of the median (one level: repetitions are the units)."""
-    array = np.asarray(values, dtype=np.float64)
-    rng = np.random.default_rng(seed)
-    medians = np.median(rng.choice(array, size=(n_boot, array.size), replace=True), axis=1)
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(medians, [tail, 1 - tail])
-    return float(low), float(high)
 
 
 def judge_min(low: float | None, high: float | None, bound: float) -> str:
