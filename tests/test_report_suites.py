@@ -129,7 +129,7 @@ class TestSuiteSections:
         assert rows["migration_duration"][1:4] == ["-", "0.313 s", "REPORTED"]
         assert rows["migration_idempotent"][1:4] == ["-", "-", "NOT HELD"]
         assert rows["compression_reduction/after"][1:3] == ["70-90%", "63.8%"]
-        assert rows["session_timeline/compressed"][1:3] == ["2-5x", "1.62x [0.80, 2.57]"]
+        assert rows["session_timeline/compressed"][1:3] == ["2-5x", "1.62x [0.802, 2.57]"]
         assert rows["time_range_p95/30 days"][1:4] == ["<= 100 ms", "119 ms", "NOT MET"]
         assert rows["storage_overhead@50k"][1:3] == ["<= 25%", "19.6%"]
         assert rows["backward_compatible"][1:3] == [">= 100%", "100.0%"]

@@ -16,14 +16,13 @@ from bench.core.config import HarnessConfig
 from bench.db.database import read_meta
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import index_set
-from bench.judge.verdicts import load_targets
+from bench.judge.verdicts import judge_min, load_targets
 from bench.load.loader import require_loaded
 from bench.measure.suites import SuiteContext
 from bench.measure.suites.scratch import SCRATCH_PREFIX
 from bench.measure.suites.write_cost import (
     SPEC_ROWS_PER_S,
     WriteCostSettings,
-    judge_min,
     measure_write_cost,
     rate_verdict,
     run,

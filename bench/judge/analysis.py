@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from bench.core.cases import Case
+from bench.core.verdict_words import VerdictWord
 from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, speedup, summarize_latencies
 from bench.judge.verdicts import Targets, Verdict, control_verdict, max_verdict, speedup_range_verdict
 
@@ -81,7 +82,7 @@ def judge(cases: list[dict[str, Any]], storage: dict[str, Any] | None, targets: 
         if not measured:
             skipped = speedup_range_verdict(promise, None, 0, "not measured in this run")
             verdicts.append(
-                _replace(skipped, verdict="not measured", evidence="its cases were not selected in this run")
+                _replace(skipped, verdict=VerdictWord.NOT_MEASURED, evidence="its cases were not selected in this run")
             )
             continue
         failures = "; ".join(f"{c['name']}: {c['failures']}" for c in measured if c["failures"])

@@ -35,6 +35,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bench.core.errors import HarnessError
+from bench.core.formatting import MISSING, number, percent, percent_change, percentage_points, ratio, ratio_interval
+from bench.core.verdict_words import (
+    BOUND_WORDS,
+    CONTROL_WORDS,
+    SPEEDUP_RANGE_WORDS,
+    Meaning,
+    VerdictWord,
+    verdict_word,
+)
 from bench.judge.verdicts import Promise, Targets
 
 GateStatus = Literal["pass", "fail", "warn", "reported"]
@@ -42,24 +51,14 @@ STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 SUITE_NAME = "phase2-bench gate"
 STORAGE_METRIC = "storage_overhead_pct"
 
-_SPEEDUP_STATUS: dict[str, GateStatus] = {
-    "within": "pass",
-    "above": "pass",
-    "inconclusive": "warn",
-    "below": "fail",
-    "failed": "fail",
+# What a verdict word means for the migration decides the check; a figure reported without a bound passes.
+_STATUS_BY_MEANING: dict[Meaning, GateStatus] = {
+    Meaning.GOOD: "pass",
+    Meaning.NEUTRAL: "pass",
+    Meaning.UNCLEAR: "warn",
+    Meaning.BAD: "fail",
+    Meaning.FAILED: "fail",
 }
-_MAX_STATUS: dict[str, GateStatus] = {"met": "pass", "inconclusive": "warn", "not met": "fail", "failed": "fail"}
-_CONTROL_STATUS: dict[str, GateStatus] = {
-    "ok": "pass",
-    "improved": "pass",
-    "inconclusive": "warn",
-    "regression": "fail",
-    "failed": "fail",
-}
-# Suite claims (idempotent, non-blocking, backward compatible) and figures reported without a bound.
-_CLAIM_STATUS: dict[str, GateStatus] = {"held": "pass", "not held": "fail", "reported": "pass"}
-_VERDICT_STATUS = {**_SPEEDUP_STATUS, **_MAX_STATUS, **_CONTROL_STATUS, **_CLAIM_STATUS}
 # The judging parts of the targets a run records; when they match, the run's own verdicts are used.
 _JUDGING_KEYS = ("promises", "control_tolerance_pct", "controls_gated", "controls_reason")
 
@@ -98,7 +97,7 @@ def evaluate(
 ) -> list[GateCheck]:
     """Every gate check of a results document; the baseline tolerance defaults to the targets' [gate] one."""
     if baseline is not None:
-        check_comparable(doc, baseline)  # refuse before judging anything
+        refuse_incomparable_baseline(doc, baseline)  # refuse before judging anything
     verdicts = {v["promise"]: v for v in _verdicts(doc, targets)}
     cases = {c["name"]: c for c in doc["cases"]}
     select = (doc.get("extra") or {}).get("select") or None
@@ -141,11 +140,11 @@ def _speedup_check(
         else:
             status = "fail"
             message = f"not measured: none of its cases ({', '.join(promise.cases)}) ran in an unfiltered run"
-        return _gating(GateCheck(promise.name, promise.kind, status, "not measured", bound, message), promise)
+        return _gating(GateCheck(promise.name, promise.kind, status, VerdictWord.NOT_MEASURED, bound, message), promise)
     if verdict is None:
         message = "the results document has no verdict for this promise"
-        return _gating(GateCheck(promise.name, promise.kind, "fail", "-", bound, message), promise)
-    status = _SPEEDUP_STATUS.get(verdict["verdict"], "fail")
+        return _gating(GateCheck(promise.name, promise.kind, "fail", MISSING, bound, message), promise)
+    status = _status(verdict["verdict"], SPEEDUP_RANGE_WORDS, "fail")
     message = f"{verdict['verdict']}: {verdict['evidence']}"
     if missing and select:
         message += (
@@ -159,14 +158,17 @@ def _speedup_check(
 
 
 def _max_check(promise: Promise, verdict: dict[str, Any] | None) -> GateCheck:
-    unit = "%" if (promise.metric or "").endswith("_pct") else ""
-    bound = f"<= {promise.max:g}{unit}"
+    is_pct = (promise.metric or "").endswith("_pct")
+    bound = f"<= {promise.max:g}{'%' if is_pct else ''}"
     if verdict is None:
         message = "the results document has no verdict for this promise"
-        return _gating(GateCheck(promise.name, promise.kind, "fail", "-", bound, message), promise)
+        return _gating(GateCheck(promise.name, promise.kind, "fail", MISSING, bound, message), promise)
     value = verdict["point"]
-    figure = "not measured" if value is None else f"{value:.1f}{unit}"
-    status = _MAX_STATUS.get(verdict["verdict"], "fail")
+    if value is None:
+        figure: str = VerdictWord.NOT_MEASURED
+    else:
+        figure = percent(value) if is_pct else number(value, 1)
+    status = _status(verdict["verdict"], BOUND_WORDS, "fail")
     check = GateCheck(promise.name, promise.kind, status, figure, bound, f"{verdict['verdict']}: {verdict['evidence']}")
     return _gating(check, promise)
 
@@ -200,7 +202,7 @@ def _plan_checks(promise: Promise, cases: dict[str, Any], plan_assertions: bool)
 
 
 def _control_check(verdict: dict[str, Any]) -> GateCheck:
-    status = _CONTROL_STATUS.get(verdict["verdict"], "fail")
+    status = _status(verdict["verdict"], CONTROL_WORDS, "fail")
     message = f"{verdict['verdict']}: {verdict['evidence']}"
     check = GateCheck(verdict["promise"], "control", status, _interval(verdict), _bound(verdict), message)
     return check if verdict["gated"] else _reported(check, verdict["reason"])
@@ -223,18 +225,25 @@ def _rows_check(cases: Sequence[dict[str, Any]]) -> GateCheck:
 def _suite_checks(name: str, section: dict[str, Any]) -> list[GateCheck]:
     """An extra suite's verdicts carry their own gated flag; a suite that could not run is a failed measurement."""
     if section.get("failed"):
-        return [GateCheck(name, "suite", "fail", "failed", "-", f"the suite could not run: {section['failed']}")]
+        failed = f"the suite could not run: {section['failed']}"
+        return [GateCheck(name, "suite", "fail", VerdictWord.FAILED, MISSING, failed)]
     if section.get("skipped"):
-        return [GateCheck(name, "suite", "reported", "skipped", "-", f"skipped: {section['skipped']}")]
+        return [GateCheck(name, "suite", "reported", "skipped", MISSING, f"skipped: {section['skipped']}")]
     checks = []
     for verdict in section.get("verdicts") or []:
-        status = _VERDICT_STATUS.get(verdict["verdict"], "warn")
+        status = _status(verdict["verdict"], frozenset(VerdictWord), "warn")
         message = f"{verdict['verdict']}: {verdict.get('evidence', '')}"
-        if verdict["verdict"] not in _VERDICT_STATUS:
+        if verdict_word(verdict["verdict"]) is None:
             message = f"a verdict the gate does not know, so not a pass: {message}"
         check = GateCheck(f"{name}/{verdict['promise']}", "suite", status, _figure(verdict), _bound(verdict), message)
         checks.append(check if verdict.get("gated", True) else _reported(check, verdict.get("reason", "")))
     return checks
+
+
+def _status(word: str, rule_words: frozenset[VerdictWord], otherwise: GateStatus) -> GateStatus:
+    """The check's status from what the word means; `otherwise` for a word this rule never gives."""
+    known = verdict_word(word)
+    return _STATUS_BY_MEANING[known.meaning] if known in rule_words else otherwise
 
 
 def _gating(check: GateCheck, promise: Promise) -> GateCheck:
@@ -246,8 +255,9 @@ def _reported(check: GateCheck, reason: str) -> GateCheck:
     return replace(check, status="reported", message=f"reported, not gated ({reason}); {would}: {check.message}")
 
 
-def check_comparable(doc: dict[str, Any], baseline: dict[str, Any]) -> None:
-    """Ratios compare only on the same dataset and engine; anything else is refused, naming both values."""
+def refuse_incomparable_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> None:
+    """Ratios compare only on the same dataset and engine: any other baseline is refused (no --force here, unlike
+    bench.report.compare), naming both values."""
     pairs = {
         "dataset fingerprint": ((doc.get("dataset") or {}).get("fingerprint"), baseline["dataset"].get("fingerprint")),
         "engine": ((doc.get("engine") or {}).get("name"), (baseline.get("engine") or {}).get("name")),
@@ -262,14 +272,16 @@ def check_comparable(doc: dict[str, Any], baseline: dict[str, Any]) -> None:
 
 
 def baseline_checks(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct: float) -> list[GateCheck]:
-    check_comparable(doc, baseline)
+    refuse_incomparable_baseline(doc, baseline)
     select = (doc.get("extra") or {}).get("select") or None
     current = {c["name"]: c for c in doc["cases"]}
     base_names = {c["name"] for c in baseline["cases"]}
     checks = [_environment_check(doc, baseline)]
     checks.extend(_baseline_case_check(c, current.get(c["name"]), select, tolerance_pct) for c in baseline["cases"])
     for name in current.keys() - base_names:
-        checks.append(GateCheck(name, "baseline", "warn", "-", "-", "new case: the baseline has no figure for it"))
+        checks.append(
+            GateCheck(name, "baseline", "warn", MISSING, MISSING, "new case: the baseline has no figure for it")
+        )
     checks.append(_baseline_storage_check(doc, baseline, tolerance_pct))
     return checks
 
@@ -301,29 +313,30 @@ def _baseline_case_check(
 ) -> GateCheck:
     name, base = base_case["name"], base_case.get("speedup")
     if base is None:
-        return GateCheck(name, "baseline", "warn", "-", "-", "the baseline's measurement of this case failed")
+        return GateCheck(name, "baseline", "warn", MISSING, MISSING, "the baseline's measurement of this case failed")
     floor = base["point"] * (1 - tolerance_pct / 100)
-    bound = f">= {_x(floor)}x (baseline {_x(base['point'])}x - {tolerance_pct:g}%)"
+    bound = f">= {ratio(floor)} (baseline {ratio(base['point'])} - {tolerance_pct:g}%)"
     if case is None:
         if select:
-            return GateCheck(name, "baseline", "warn", "not measured", bound, f"left out by -k {select!r}")
+            return GateCheck(name, "baseline", "warn", VerdictWord.NOT_MEASURED, bound, f"left out by -k {select!r}")
         message = "in the baseline but not in this unfiltered run (renamed or removed? refresh the baseline)"
-        return GateCheck(name, "baseline", "fail", "not measured", bound, message)
+        return GateCheck(name, "baseline", "fail", VerdictWord.NOT_MEASURED, bound, message)
     now = case.get("speedup")
     if now is None:
-        return GateCheck(name, "baseline", "fail", "failed", bound, "this run's measurement of the case failed")
-    figure = f"{_x(now['point'])}x [{_x(now['low'])}, {_x(now['high'])}]"
-    change = (now["point"] / base["point"] - 1) * 100
+        message = "this run's measurement of the case failed"
+        return GateCheck(name, "baseline", "fail", VerdictWord.FAILED, bound, message)
+    figure = ratio_interval(now["point"], now["low"], now["high"])
+    change = percent_change((now["point"] / base["point"] - 1) * 100)
     if now["point"] >= floor:
-        return GateCheck(name, "baseline", "pass", figure, bound, f"{change:+.1f}% against the baseline")
+        return GateCheck(name, "baseline", "pass", figure, bound, f"{change} against the baseline")
     if now["high"] < base["point"]:
         message = (
-            f"{change:+.1f}% against the baseline, beyond the {tolerance_pct:g}% tolerance, and the whole interval "
-            f"lies below the baseline's {_x(base['point'])}x"
+            f"{change} against the baseline, beyond the {tolerance_pct:g}% tolerance, and the whole interval "
+            f"lies below the baseline's {ratio(base['point'])}"
         )
         return GateCheck(name, "baseline", "fail", figure, bound, message)
     message = (
-        f"{change:+.1f}% against the baseline, but the interval reaches the baseline's {_x(base['point'])}x: "
+        f"{change} against the baseline, but the interval reaches the baseline's {ratio(base['point'])}: "
         "not told apart from noise"
     )
     return GateCheck(name, "baseline", "warn", figure, bound, message)
@@ -333,25 +346,19 @@ def _baseline_storage_check(doc: dict[str, Any], baseline: dict[str, Any], toler
     now = (doc.get("storage") or {}).get(STORAGE_METRIC)
     base = (baseline.get("storage") or {}).get(STORAGE_METRIC)
     if base is None:
-        return GateCheck(STORAGE_METRIC, "baseline", "warn", "-", "-", "the baseline has no storage figure")
-    bound = f"<= {base + tolerance_pct:.1f}% (baseline {base:.1f}% + {tolerance_pct:g} points)"
+        return GateCheck(STORAGE_METRIC, "baseline", "warn", MISSING, MISSING, "the baseline has no storage figure")
+    bound = f"<= {percent(base + tolerance_pct)} (baseline {percent(base)} + {tolerance_pct:g} points)"
     if now is None:
-        return GateCheck(STORAGE_METRIC, "baseline", "fail", "not measured", bound, "storage was not measured")
+        message = "storage was not measured"
+        return GateCheck(STORAGE_METRIC, "baseline", "fail", VerdictWord.NOT_MEASURED, bound, message)
     growth = now - base
     status: GateStatus = "fail" if growth > tolerance_pct else "pass"
-    return GateCheck(STORAGE_METRIC, "baseline", status, f"{now:.1f}%", bound, f"{growth:+.1f} points")
-
-
-def _x(value: float | None) -> str:
-    # Three significant figures reads well from 0.971x to 123x; beyond that, whole numbers.
-    if value is None:
-        return "-"
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
+    return GateCheck(STORAGE_METRIC, "baseline", status, percent(now), bound, percentage_points(growth))
 
 
 def _figure(verdict: dict[str, Any]) -> str:
     if verdict.get("kind") == "max":
-        return "not measured" if verdict.get("point") is None else f"{verdict['point']:.3g}"
+        return VerdictWord.NOT_MEASURED if verdict.get("point") is None else number(verdict["point"])
     return _interval(verdict)
 
 
@@ -359,14 +366,14 @@ def _bound(verdict: dict[str, Any]) -> str:
     if verdict.get("expected_min") is not None:
         return f">= {verdict['expected_min']:g}x (promised {verdict['expected_min']:g}-{verdict['expected_max']:g}x)"
     if verdict.get("bound") is None:
-        return "-"
-    return f"<= {verdict['bound']:g}" if verdict.get("kind") == "max" else f">= {_x(verdict['bound'])}x"
+        return MISSING
+    return f"<= {verdict['bound']:g}" if verdict.get("kind") == "max" else f">= {ratio(verdict['bound'])}"
 
 
 def _interval(verdict: dict[str, Any]) -> str:
     if verdict.get("point") is None:
-        return "failed"
-    return f"{_x(verdict['point'])}x [{_x(verdict['low'])}, {_x(verdict['high'])}]"
+        return VerdictWord.FAILED
+    return ratio_interval(verdict["point"], verdict["low"], verdict["high"])
 
 
 # ---- output: terminal table, JUnit XML, Markdown job summary ----

@@ -18,15 +18,14 @@ from typing import Any, Literal, NoReturn
 
 from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
+from bench.core.formatting import number, ratio
+from bench.core.verdict_words import VerdictWord
 from bench.judge.stats import SpeedupEstimate
 
 DEFAULT_TARGETS_PATH = PACKAGE_DIR / "targets.toml"
 TARGETS_SCHEMA = 1
 
 PromiseKind = Literal["speedup_range", "max"]
-SpeedupRangeJudgement = Literal["below", "within", "above", "inconclusive", "failed"]
-MaxJudgement = Literal["met", "not met", "inconclusive", "failed"]
-ControlJudgement = Literal["ok", "regression", "improved", "inconclusive", "failed"]
 
 _TOP_LEVEL_KEYS = frozenset({"schema", "promises", "controls", "gate"})
 _COMMON_PROMISE_KEYS = frozenset({"kind", "gated", "reason", "source"})
@@ -312,9 +311,7 @@ def _fail(path: Path, key: str, problem: str, fix: str) -> NoReturn:
     raise TargetsError(f"{path}: {key} {problem}; {fix}")
 
 
-def judge_speedup_range(
-    low: float | None, high: float | None, expected_min: float, expected_max: float
-) -> SpeedupRangeJudgement:
+def judge_speedup_range(low: float | None, high: float | None, expected_min: float, expected_max: float) -> VerdictWord:
     """Where the speedup interval [low, high] lies against the closed range [expected_min, expected_max].
 
     below: high < expected_min. above: low > expected_max. within: the interval lies inside the range,
@@ -322,18 +319,18 @@ def judge_speedup_range(
     """
     interval = _checked_interval(low, high)
     if interval is None:
-        return "failed"
+        return VerdictWord.FAILED
     low, high = interval
     if high < expected_min:
-        return "below"
+        return VerdictWord.BELOW
     if low > expected_max:
-        return "above"
+        return VerdictWord.ABOVE
     if expected_min <= low and high <= expected_max:
-        return "within"
-    return "inconclusive"
+        return VerdictWord.WITHIN
+    return VerdictWord.INCONCLUSIVE
 
 
-def judge_max(low: float | None, high: float | None, bound: float) -> MaxJudgement:
+def judge_max(low: float | None, high: float | None, bound: float) -> VerdictWord:
     """met: the whole interval is <= bound. not met: the whole interval is > bound.
 
     The design document says "<25%"; the bound is taken as inclusive, since a measured overhead equal to
@@ -342,13 +339,24 @@ def judge_max(low: float | None, high: float | None, bound: float) -> MaxJudgeme
     """
     interval = _checked_interval(low, high)
     if interval is None:
-        return "failed"
+        return VerdictWord.FAILED
     low, high = interval
     if high <= bound:
-        return "met"
+        return VerdictWord.MET
     if low > bound:
-        return "not met"
-    return "inconclusive"
+        return VerdictWord.NOT_MET
+    return VerdictWord.INCONCLUSIVE
+
+
+def judge_min(low: float | None, high: float | None, bound: float) -> VerdictWord:
+    """A rate that must exceed `bound`: met when the whole interval is above, not met when it is not above."""
+    if low is None or high is None:
+        return VerdictWord.FAILED
+    if low > bound:
+        return VerdictWord.MET
+    if high <= bound:
+        return VerdictWord.NOT_MET
+    return VerdictWord.INCONCLUSIVE
 
 
 def control_threshold(tolerance_pct: float) -> float:
@@ -356,7 +364,7 @@ def control_threshold(tolerance_pct: float) -> float:
     return 1.0 / (1.0 + tolerance_pct / 100.0)
 
 
-def judge_control(low: float | None, high: float | None, tolerance_pct: float) -> ControlJudgement:
+def judge_control(low: float | None, high: float | None, tolerance_pct: float) -> VerdictWord:
     """Judge a control case from the interval of its speedup (before/after; above 1 means after is faster).
 
     With threshold t = 1 / (1 + tolerance_pct/100), e.g. 0.909 for 10%:
@@ -371,26 +379,26 @@ def judge_control(low: float | None, high: float | None, tolerance_pct: float) -
     """
     interval = _checked_interval(low, high)
     if interval is None:
-        return "failed"
+        return VerdictWord.FAILED
     low, high = interval
     threshold = control_threshold(tolerance_pct)
     if high < threshold:
-        return "regression"
+        return VerdictWord.REGRESSION
     if low > 1.0:
-        return "improved"
+        return VerdictWord.IMPROVED
     if low >= threshold:
-        return "ok"
-    return "inconclusive"
+        return VerdictWord.OK
+    return VerdictWord.INCONCLUSIVE
 
 
-def judge_blocking(max_stall_ms: float, lock_wait_seen: bool, bound_ms: float) -> str:
+def judge_blocking(max_stall_ms: float, lock_wait_seen: bool, bound_ms: float) -> VerdictWord:
     """Writes were blocked when they stalled beyond the bound while queueing for a lock.
 
     A stall without a lock wait is the machine being busy (inconclusive), not the migration blocking.
     """
     if max_stall_ms <= bound_ms:
-        return "held"
-    return "not held" if lock_wait_seen else "inconclusive"
+        return VerdictWord.HELD
+    return VerdictWord.NOT_HELD if lock_wait_seen else VerdictWord.INCONCLUSIVE
 
 
 def _checked_interval(low: float | None, high: float | None) -> tuple[float, float] | None:
@@ -413,7 +421,7 @@ class Verdict:
 
     promise: str
     kind: str
-    verdict: str
+    verdict: VerdictWord
     point: float | None
     low: float | None
     high: float | None
@@ -431,7 +439,7 @@ class Verdict:
 def figure_verdict(
     promise: str,
     kind: str,
-    verdict: str,
+    verdict: VerdictWord,
     value: float | None,
     reason: str,
     evidence: str,
@@ -468,8 +476,8 @@ def speedup_range_verdict(
         evidence = _failure_evidence(failure)
     else:
         evidence = (
-            f"geomean {_ratio(estimate.point)}x ({_confidence(estimate)} CI "
-            f"{_ratio(estimate.low)}-{_ratio(estimate.high)}x) over {_plural(n_cases, 'case')}, "
+            f"geomean {ratio(estimate.point)} ({_confidence(estimate)} CI "
+            f"{number(estimate.low)}-{ratio(estimate.high)}) over {_plural(n_cases, 'case')}, "
             f"{_plural(estimate.n_params, 'parameter')}"
         )
     return Verdict(
@@ -492,7 +500,9 @@ def max_verdict(promise: Promise, value: float | None, failure: str = "") -> Ver
     """Judge a max promise from its deterministic metric (None when it could not be measured)."""
     if promise.kind != "max" or promise.max is None:
         raise ValueError(f"promise {promise.name!r} is of kind {promise.kind!r}, not max")
-    evidence = _failure_evidence(failure) if value is None else f"{promise.metric} {value:.3g} (limit {promise.max:g})"
+    evidence = (
+        _failure_evidence(failure) if value is None else f"{promise.metric} {number(value)} (limit {promise.max:g})"
+    )
     return figure_verdict(
         promise.name,
         promise.kind,
@@ -513,9 +523,9 @@ def control_verdict(case: str, estimate: SpeedupEstimate | None, targets: Target
         evidence = _failure_evidence(failure)
     else:
         evidence = (
-            f"speedup {_ratio(estimate.point)}x ({_confidence(estimate)} CI "
-            f"{_ratio(estimate.low)}-{_ratio(estimate.high)}x) over "
-            f"{_plural(estimate.n_params, 'parameter')}; regression below {_ratio(threshold)}x "
+            f"speedup {ratio(estimate.point)} ({_confidence(estimate)} CI "
+            f"{number(estimate.low)}-{ratio(estimate.high)}) over "
+            f"{_plural(estimate.n_params, 'parameter')}; regression below {ratio(threshold)} "
             f"({targets.control_tolerance_pct:g}% tolerance)"
         )
     return Verdict(
@@ -546,11 +556,6 @@ def _failure_evidence(failure: str) -> str:
 
 def _confidence(estimate: SpeedupEstimate) -> str:
     return f"{estimate.confidence * 100:g}%"
-
-
-def _ratio(value: float) -> str:
-    # Three significant figures reads well from 0.971x to 123x; beyond that, whole numbers.
-    return f"{value:,.0f}" if value >= 1000 else f"{value:.3g}"
 
 
 def _plural(count: int, noun: str) -> str:

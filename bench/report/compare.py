@@ -14,8 +14,11 @@ from typing import Any
 
 from bench.core.config import RUNS_DIR
 from bench.core.errors import HarnessError
+from bench.core.formatting import MISSING, mib, number, percent, percent_change, ratio, ratio_interval
 from bench.core.results import CHECKED_KEYS
-from bench.report.plots import compare_speedups, compare_storage, speedup_groups
+from bench.core.verdict_words import VerdictWord
+from bench.report.plots import speedup_groups
+from bench.report.plots_compare import compare_speedups, compare_storage
 
 Doc = dict[str, Any]
 # Informational keys: they change what a figure means less than the CHECKED_KEYS do, but a reader should know.
@@ -74,8 +77,11 @@ def environment_differences(doc_a: Doc, doc_b: Doc) -> tuple[list[str], list[str
     return blocking, noted, stated
 
 
-def check_comparable(doc_a: Doc, doc_b: Doc, force: bool = False) -> tuple[list[str], list[str]]:
-    """Raise when the environments differ in what matters (unless forced); else (warnings, statements)."""
+def environment_differences_or_refuse(doc_a: Doc, doc_b: Doc, force: bool = False) -> tuple[list[str], list[str]]:
+    """Raise when the environments differ in what matters, unless forced; else (warnings, statements) to print.
+
+    Unlike the gate's refuse_incomparable_baseline, two dataset sizes are fine here: comparing them is the point.
+    """
     blocking, noted, stated = environment_differences(doc_a, doc_b)
     if blocking and not force:
         listed = "\n".join(f"  - {b}" for b in blocking)
@@ -90,7 +96,7 @@ def check_comparable(doc_a: Doc, doc_b: Doc, force: bool = False) -> tuple[list[
 
 def compare_runs(doc_a: Doc, doc_b: Doc, out_dir: Path, force: bool = False) -> list[Path]:
     """Write compare_speedups.png, compare_storage.png and compare.md into out_dir; return their paths."""
-    warnings, statements = check_comparable(doc_a, doc_b, force)
+    warnings, statements = environment_differences_or_refuse(doc_a, doc_b, force)
     for w in warnings:
         print(f"warning: {w}", file=sys.stderr)
     for statement in statements:
@@ -111,13 +117,6 @@ def compare_runs(doc_a: Doc, doc_b: Doc, out_dir: Path, force: bool = False) -> 
 # --- compare.md -------------------------------------------------------------------------------------------
 
 
-def _x(point: float | None, low: float | None = None, high: float | None = None) -> str:
-    if point is None:
-        return "-"
-    text = f"{point:.3g}x"
-    return text + (f" [{low:.3g}, {high:.3g}]" if low is not None and high is not None else "")
-
-
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     def cell(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
@@ -130,9 +129,8 @@ def _verdict_cell(v: dict[str, Any] | None) -> str:
     if v is None:
         return "not judged"
     if v["kind"] == "max":
-        value = "-" if v["point"] is None else f"{v['point']:.1f}%"
-        return f"{value} {v['verdict'].upper()}"
-    return f"{_x(v['point'], v['low'], v['high'])} {v['verdict'].upper()}"
+        return f"{percent(v['point'])} {v['verdict'].upper()}"
+    return f"{ratio_interval(v['point'], v['low'], v['high'])} {v['verdict'].upper()}"
 
 
 def compare_markdown(doc_a: Doc, doc_b: Doc, differences: Sequence[str], figures: Sequence[str]) -> str:
@@ -165,7 +163,7 @@ def compare_markdown(doc_a: Doc, doc_b: Doc, differences: Sequence[str], figures
         if ref["kind"] == "max":
             expected = f"<= {ref['bound']:g}%"
         elif ref["kind"] == "control":
-            expected = f">= {ref['bound']:.3g}x"
+            expected = f">= {ratio(ref['bound'])}"
         else:
             expected = f"{ref['expected_min']:g}-{ref['expected_max']:g}x"
         verdict_rows.append([name, expected, _verdict_cell(a), _verdict_cell(b)])
@@ -173,13 +171,13 @@ def compare_markdown(doc_a: Doc, doc_b: Doc, differences: Sequence[str], figures
     rows_by_doc = [{r.label: r for g in speedup_groups(d) for r in g.rows if not r.pooled} for d in docs]
     for name in dict.fromkeys([*rows_by_doc[0], *rows_by_doc[1]]):
         ra, rb = rows_by_doc[0].get(name), rows_by_doc[1].get(name)
-        ratio = f"{rb.point / ra.point:.2f}" if ra and rb and ra.point and rb.point else "-"
+        b_over_a = number(rb.point / ra.point) if ra and rb and ra.point and rb.point else MISSING
         case_rows.append(
             [
                 name,
-                _x(ra.point, ra.low, ra.high) if ra else "not measured",
-                _x(rb.point, rb.low, rb.high) if rb else "not measured",
-                ratio,
+                ratio_interval(ra.point, ra.low, ra.high) if ra else VerdictWord.NOT_MEASURED,
+                ratio_interval(rb.point, rb.low, rb.high) if rb else VerdictWord.NOT_MEASURED,
+                b_over_a,
             ]
         )
     storage_rows = []
@@ -188,14 +186,14 @@ def compare_markdown(doc_a: Doc, doc_b: Doc, differences: Sequence[str], figures
             [
                 f"total {label}",
                 *(
-                    f"{d['storage'][key]['total_bytes'] / 2**20:,.1f} MiB "
-                    f"({d['storage'][key]['total_bytes'] / int(d['dataset']['rows']):,.0f} B/event)"
+                    f"{mib(d['storage'][key]['total_bytes'])} "
+                    f"({number(d['storage'][key]['total_bytes'] / int(d['dataset']['rows']), 0)} B/event)"
                     for d in docs
                 ),
             ]
         )
-    storage_rows.append(["storage overhead", *(f"{d['storage']['storage_overhead_pct']:+.1f}%" for d in docs)])
-    storage_rows.append(["index overhead", *(f"{d['storage']['index_overhead_pct']:+.1f}%" for d in docs)])
+    storage_rows.append(["storage overhead", *(percent_change(d["storage"]["storage_overhead_pct"]) for d in docs)])
+    storage_rows.append(["index overhead", *(percent_change(d["storage"]["index_overhead_pct"]) for d in docs)])
     lines = [
         f"# Comparison: run A ({doc_a['run_id']}) vs run B ({doc_b['run_id']})",
         "",

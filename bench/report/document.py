@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.core.config import RUNS_DIR
+from bench.core.formatting import mib, number, percent_change, ratio, ratio_interval
+from bench.report.figure_style import verdict_colour
 from bench.report.figures import FIGURES, SUITE_FIGURES, FigureSpec
-from bench.report.plots import VERDICT_COLOURS, server_speedup
-from bench.report.plots_suites import verdict_colour
+from bench.report.plots import server_speedup
 from bench.report.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
 Doc = dict[str, Any]
@@ -59,14 +60,6 @@ def render_figures(doc: Doc) -> list[tuple[FigureSpec, bytes]]:
 # --- content shared by both formats -----------------------------------------------------------------------
 
 
-def _mib(n: float) -> str:
-    return f"{n / 2**20:,.1f} MiB"
-
-
-def _pct(v: float | None) -> str:
-    return "-" if v is None else f"{v:+.1f}%"
-
-
 def _cache_word(doc: Doc) -> str:
     return str(doc["measurement"].get("cache_state", "")).split(":", 1)[0] or "unknown"
 
@@ -100,13 +93,14 @@ def key_figures(doc: Doc) -> list[tuple[str, str]]:
         ("dataset", f"{int(ds['rows']):,} rows{seed}{window}, fingerprint {ds['fingerprint'][:12]}"),
         (
             "storage",
-            f"{_mib(st['before']['total_bytes'])} → {_mib(st['after']['total_bytes'])} "
-            f"({_pct(st['storage_overhead_pct'])}); indexes {_mib(st['before']['index_total_bytes'])} → "
-            f"{_mib(st['after']['index_total_bytes'])} ({_pct(st['index_overhead_pct'])})",
+            f"{mib(st['before']['total_bytes'])} → {mib(st['after']['total_bytes'])} "
+            f"({percent_change(st['storage_overhead_pct'])}); indexes {mib(st['before']['index_total_bytes'])} → "
+            f"{mib(st['after']['index_total_bytes'])} ({percent_change(st['index_overhead_pct'])})",
         ),
         (
             "bytes per event",
-            f"{st['before'].get('bytes_per_event') or 0:,.0f} → {st['after'].get('bytes_per_event') or 0:,.0f}",
+            f"{number(st['before'].get('bytes_per_event') or 0, 0)} → "
+            f"{number(st['after'].get('bytes_per_event') or 0, 0)}",
         ),
         (
             "measurement",
@@ -129,8 +123,8 @@ def storage_rows(doc: Doc, per_index: bool) -> list[list[str]]:
     before, after = st["before"], st["after"]
 
     def row(label: str, b: float | None, a: float | None) -> list[str]:
-        change = _pct((a - b) / b * 100) if a is not None and b else ("new" if b is None else "dropped")
-        return [label, "-" if b is None else _mib(b), "-" if a is None else _mib(a), change]
+        change = percent_change((a - b) / b * 100) if a is not None and b else ("new" if b is None else "dropped")
+        return [label, mib(b), mib(a), change]
 
     rows = [
         row("heap", before["heap_bytes"], after["heap_bytes"]),
@@ -164,8 +158,8 @@ def notes(doc: Doc) -> list[str]:
         server, est = server_speedup(c), c.get("speedup")
         if c["kind"] != "control" and server and est and server > HIDDEN_GAIN_FACTOR * est["point"]:
             out.append(
-                f"{c['name']}: server execution alone is {server:.3g}x faster (EXPLAIN ANALYZE), the timed speedup "
-                f"{est['point']:.3g}x: planning, transfer and decoding of rows cost the same before and after."
+                f"{c['name']}: server execution alone is {ratio(server)} faster (EXPLAIN ANALYZE), the timed speedup "
+                f"{ratio(est['point'])}: planning, transfer and decoding of rows cost the same before and after."
             )
         distinct = _distinct_params(c)
         if c["samples"] and distinct < len(c["samples"]):
@@ -351,7 +345,7 @@ def _verdict_table_html(doc: Doc) -> str:
     out = ["<table>", "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in VERDICT_HEADER) + "</tr>"]
     for r in verdict_rows(doc):
         is_case = r[0].startswith("  ")
-        colour = VERDICT_COLOURS.get(r[3].lower(), "#222")
+        colour = verdict_colour(r[3], default="#222")
         cells = [_e(r[0].strip()), _e(r[1]), _e(r[2]), f'<b style="color:{colour}">{_e(r[3])}</b>', _e(r[4]), _e(r[5])]
         cls = ' class="case"' if is_case else ""
         out.append(f"<tr{cls}>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
@@ -379,10 +373,6 @@ def _html_figures(figures: Sequence[tuple[FigureSpec, bytes]], heading: str) -> 
     return parts
 
 
-def _fmt_ms(v: float | None) -> str:
-    return "-" if v is None else f"{v:,.3f}"
-
-
 def _plan_rows(case: dict[str, Any]) -> list[list[str]]:
     rows = []
     for s in case["samples"]:
@@ -393,17 +383,17 @@ def _plan_rows(case: dict[str, Any]) -> list[list[str]]:
                 [
                     s["label"] if role == "before" else "",
                     f"{s.get('matched_rows'):,}" if role == "before" and s.get("matched_rows") is not None else "",
-                    f"{s['speedup']:.2f}x" if role == "before" and s.get("speedup") else "",
+                    ratio(s["speedup"]) if role == "before" and s.get("speedup") else "",
                     role,
-                    _fmt_ms(summary.get("median_ms")),
+                    number(summary.get("median_ms"), 3),
                     p.get("top_node", "no plan"),
                     ", ".join(p.get("scan_types") or []),
                     ", ".join(p.get("indexes_used") or []) or "none",
-                    f"{p['actual_rows']:,.0f}" if p.get("actual_rows") is not None else "-",
+                    number(p.get("actual_rows"), 0),
                     f"{p.get('shared_hit_blocks', '-')} / {p.get('shared_read_blocks', '-')}",
                     str(p.get("partitions_scanned", "-")),
-                    _fmt_ms(p.get("planning_ms")),
-                    _fmt_ms(p.get("execution_ms")),
+                    number(p.get("planning_ms"), 3),
+                    number(p.get("execution_ms"), 3),
                 ]
             )
     return rows
@@ -442,7 +432,7 @@ def _raw_plans(case: dict[str, Any], plans_dir: Path) -> str:
 def _case_section(case: dict[str, Any], plans_dir: Path) -> str:
     check = case.get("plan_check") or {}
     est = case.get("speedup")
-    speed = f"{est['point']:.3g}x [{est['low']:.3g}, {est['high']:.3g}]" if est else "no estimate (failed)"
+    speed = ratio_interval(est["point"], est["low"], est["high"]) if est else "no estimate (failed)"
     plan_line = (
         f"after uses {check['expected_index']} for "
         f"{check['params_using_expected']}/{check['params_planned']} parameters"
@@ -451,7 +441,7 @@ def _case_section(case: dict[str, Any], plans_dir: Path) -> str:
         f"after: {', '.join(check.get('after_indexes_used') or []) or 'none'}"
     )
     server = server_speedup(case)
-    server_text = f"; server execution time only: {server:.3g}x" if server else ""
+    server_text = f"; server execution time only: {ratio(server)}" if server else ""
     kind = f"promise {case['promise']}" if case.get("promise") else case["kind"]
     return "\n".join(
         [

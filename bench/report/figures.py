@@ -12,7 +12,14 @@ from typing import Any
 
 from matplotlib.figure import Figure
 
-from bench.report import plots, plots_suites
+from bench.report import (
+    plots,
+    plots_compression,
+    plots_migration,
+    plots_scaling,
+    plots_sweep,
+    plots_write_cost,
+)
 
 Doc = dict[str, Any]
 
@@ -32,29 +39,31 @@ _RUN_FIGURES = (
 )
 # suite name -> its figures, in drawing order
 SUITE_FIGURES_BY_SUITE: dict[str, tuple[FigureSpec, ...]] = {
-    "write_cost": (FigureSpec("write_cost", "Write cost: ingest rate before vs after", plots_suites.write_cost),),
+    "write_cost": (FigureSpec("write_cost", "Write cost: ingest rate before vs after", plots_write_cost.write_cost),),
     "migration": (
         FigureSpec(
-            "migration_probe", "Migration: write and read latency while each variant runs", plots_suites.migration_probe
+            "migration_probe",
+            "Migration: write and read latency while each variant runs",
+            plots_migration.migration_probe,
         ),
-        FigureSpec("migration_stalls", "Migration: longest write stall per variant", plots_suites.migration_stalls),
+        FigureSpec("migration_stalls", "Migration: longest write stall per variant", plots_migration.migration_stalls),
     ),
     "compression": (
-        FigureSpec("compression_sizes", "Compression: sizes and reduction", plots_suites.compression_sizes),
+        FigureSpec("compression_sizes", "Compression: sizes and reduction", plots_compression.compression_sizes),
         FigureSpec(
             "compression_overhead",
             "Compression: index overhead vs compression savings",
-            plots_suites.compression_overhead,
+            plots_compression.compression_overhead,
         ),
         FigureSpec(
-            "compression_speedups", "Compression: query speedups per comparison", plots_suites.compression_speedups
+            "compression_speedups", "Compression: query speedups per comparison", plots_compression.compression_speedups
         ),
     ),
     "sweep": (
-        FigureSpec("sweep_curves", "Sweep: where the speedups hold", plots_suites.sweep_curves),
-        FigureSpec("sweep_p95", "Sweep: P95 latency against the query window", plots_suites.sweep_p95),
+        FigureSpec("sweep_curves", "Sweep: where the speedups hold", plots_sweep.sweep_curves),
+        FigureSpec("sweep_p95", "Sweep: P95 latency against the query window", plots_sweep.sweep_p95),
     ),
-    "scaling": (FigureSpec("scaling", "Scaling: speedups and storage against dataset size", plots_suites.scaling),),
+    "scaling": (FigureSpec("scaling", "Scaling: speedups and storage against dataset size", plots_scaling.scaling),),
 }
 FIGURES: dict[str, FigureSpec] = {spec.name: spec for spec in _RUN_FIGURES}
 FIGURES.update({spec.name: spec for specs in SUITE_FIGURES_BY_SUITE.values() for spec in specs})

@@ -5,11 +5,9 @@ from __future__ import annotations
 import textwrap
 from typing import Any
 
+from bench.core.formatting import MISSING, mib, number, percent, percent_change, ratio, ratio_interval, seconds
+from bench.core.verdict_words import VerdictWord
 from bench.judge.verdicts import judge_speedup_range
-
-
-def _fmt_ratio(v: float | None) -> str:
-    return "-" if v is None else (f"{v:.0f}" if v >= 100 else f"{v:.2f}")
 
 
 def verdict_rows(doc: dict[str, Any]) -> list[list[str]]:
@@ -20,21 +18,13 @@ def verdict_rows(doc: dict[str, Any]) -> list[list[str]]:
     for v in doc["verdicts"]:
         if v["kind"] == "max":
             expected = f"<= {v['bound']:g}%"
-            measured = "-" if v["point"] is None else f"{v['point']:.1f}%"
+            measured = percent(v["point"])
         elif v["kind"] == "control":
-            expected = f">= {_fmt_ratio(v['bound'])}x"
-            measured = (
-                "-"
-                if v["point"] is None
-                else f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
-            )
+            expected = f">= {ratio(v['bound'])}"
+            measured = ratio_interval(v["point"], v["low"], v["high"])
         else:
             expected = f"{v['expected_min']:g}-{v['expected_max']:g}x"
-            measured = (
-                "-"
-                if v["point"] is None
-                else f"{_fmt_ratio(v['point'])}x [{_fmt_ratio(v['low'])}, {_fmt_ratio(v['high'])}]"
-            )
+            measured = ratio_interval(v["point"], v["low"], v["high"])
         gated = "gated" if v["gated"] else "reported"
         rows.append([v["promise"], expected, measured, v["verdict"].upper(), gated, v["evidence"]])
         for name in promises.get(v["promise"], {}).get("cases", []):
@@ -44,9 +34,9 @@ def verdict_rows(doc: dict[str, Any]) -> list[list[str]]:
             est = c["speedup"]
             if est:
                 sub = judge_speedup_range(est["low"], est["high"], v["expected_min"], v["expected_max"])
-                measured = f"{_fmt_ratio(est['point'])}x [{_fmt_ratio(est['low'])}, {_fmt_ratio(est['high'])}]"
+                measured = ratio_interval(est["point"], est["low"], est["high"])
             else:
-                sub, measured = "failed", "-"
+                sub, measured = VerdictWord.FAILED, MISSING
             check = c["plan_check"]
             plan = (
                 f"after uses {check['expected_index']}: {check['params_using_expected']}/{check['params_planned']}"
@@ -70,9 +60,8 @@ def format_verdict_table(doc: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"engine: {doc['engine']['label']}; dataset {int(ds['rows']):,} rows (fingerprint {ds['fingerprint'][:12]}); "
-        f"storage before {st['before']['total_bytes'] / 2**20:,.0f} MiB, "
-        f"after {st['after']['total_bytes'] / 2**20:,.0f} MiB "
-        f"(indexes {st['index_overhead_pct']:+.1f}%)"
+        f"storage before {mib(st['before']['total_bytes'])}, after {mib(st['after']['total_bytes'])} "
+        f"(indexes {percent_change(st['index_overhead_pct'])})"
     )
     lines.append(f"results: reports/runs/{doc['run_id']}/results.json; figures are {doc['measurement']['cache_state']}")
     return "\n".join(lines)
@@ -106,14 +95,8 @@ def _suite_unit(suite: str, verdict: dict[str, Any]) -> tuple[str, float]:
 
 def _suite_number(value: float | None, unit: str, factor: float, with_unit: bool = True) -> str:
     if value is None:
-        return "-"
-    value *= factor
-    if unit == "x":
-        text = _fmt_ratio(value)
-    elif unit == "%":
-        text = f"{value:.1f}"
-    else:
-        text = f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+        return MISSING
+    text = number(value * factor, 1 if unit == "%" else None)
     return text + unit if with_unit else text
 
 
@@ -157,7 +140,7 @@ def suite_status(section: dict[str, Any]) -> str:
         return f"FAILED: {section['failed']}"
     if section.get("skipped"):
         return f"skipped: {section['skipped']}"
-    return f"ran in {section['duration_s']:,.0f} s" if section.get("duration_s") is not None else "ran"
+    return f"ran in {seconds(section['duration_s'], 0)}" if section.get("duration_s") is not None else "ran"
 
 
 def format_suite_table(doc: dict[str, Any]) -> str:

@@ -23,6 +23,7 @@ import psycopg
 from tqdm import tqdm
 
 from bench.core.cases import Case, load_cases
+from bench.core.verdict_words import VerdictWord
 from bench.db.instances import InstancePair
 from bench.judge.verdicts import Verdict, figure_verdict
 from bench.measure.params import ParamSample, params_for, sample_params
@@ -208,13 +209,13 @@ def compatibility_verdict(by_case: dict[str, Any], from_run: int, here: int) -> 
     total = sum(entry["compared"] for entry in by_case.values())
     same = sum(entry["same"] for entry in by_case.values())
     if not_same:
-        verdict = "not held"
+        verdict = VerdictWord.NOT_HELD
     elif failed:
-        verdict = "inconclusive"
+        verdict = VerdictWord.INCONCLUSIVE
     elif total == 0:
-        verdict = "failed"
+        verdict = VerdictWord.FAILED
     else:
-        verdict = "held"
+        verdict = VerdictWord.HELD
     evidence = (
         f"{same} of {total} comparisons identical over {len(by_case)} cases ({from_run} from the timing run, "
         f"{here} compared here)"

@@ -32,6 +32,7 @@ from bench.core.cases import QUERIES_DIR
 from bench.core.engine import Engine
 from bench.core.errors import MigrationError
 from bench.core.sql_files import read_statements, split_statements
+from bench.core.verdict_words import VerdictWord
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
 from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
@@ -290,7 +291,7 @@ def blocking_verdict(name: str, result: dict[str, Any], bound_ms: float) -> Verd
     lock_wait_seen = result["probe"]["lock_waits"]["writer"]["samples"] > 0
     verdict = judge_blocking(writes["max_gap_ms"], lock_wait_seen, bound_ms)
     if result["first_error"]:
-        verdict = "failed"
+        verdict = VerdictWord.FAILED
     return figure_verdict(
         promise=name,
         kind="claim",
@@ -307,7 +308,7 @@ def idempotency_verdict(
     outcome: dict[str, Any], one_transaction: dict[str, Any] | None = None, first_error: str | None = None
 ) -> Verdict:
     if first_error:
-        return _idempotency(verdict="failed", evidence=f"the first application already failed: {first_error}")
+        return _idempotency(verdict=VerdictWord.FAILED, evidence=f"the first application already failed: {first_error}")
     passed = [o["statement"] for o in outcome["statements"] if not o["error"]]
     failed = [o for o in outcome["statements"] if o["error"]]
     if failed:
@@ -327,10 +328,11 @@ def idempotency_verdict(
             f"second application of {outcome['file']}: all {len(passed)} statements passed, index set "
             f"{'unchanged' if outcome['index_set_unchanged'] else 'CHANGED'}"
         )
-    return _idempotency(verdict="held" if outcome["idempotent"] else "not held", evidence=evidence)
+    verdict = VerdictWord.HELD if outcome["idempotent"] else VerdictWord.NOT_HELD
+    return _idempotency(verdict=verdict, evidence=evidence)
 
 
-def _idempotency(verdict: str, evidence: str) -> Verdict:
+def _idempotency(verdict: VerdictWord, evidence: str) -> Verdict:
     return figure_verdict(
         promise="migration_idempotent",
         kind="claim",
@@ -349,7 +351,7 @@ def duration_verdict(result: dict[str, Any], copy_rows: int, dataset_rows: int) 
     return figure_verdict(
         promise="migration_duration",
         kind="max",
-        verdict="reported" if not result["first_error"] else "failed",
+        verdict=VerdictWord.FAILED if result["first_error"] else VerdictWord.REPORTED,
         value=seconds,
         reason="reported, not gated: the design document states no duration",
         evidence=f"{seconds:.2f} s on {copy_rows:,} rows ({per_million:,.1f} s per million rows{scale}) under "

@@ -31,7 +31,7 @@ from tqdm import tqdm
 from bench.db.instances import InstancePair
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set
 from bench.judge.stats import bootstrap_speedup_interval, median_interval, summarize_latencies
-from bench.judge.verdicts import Verdict
+from bench.judge.verdicts import Verdict, judge_min
 from bench.measure.suites import SuiteContext, skipped
 from bench.measure.suites.scratch import (
     COPY_SQL,
@@ -273,17 +273,6 @@ def summarize_method(
     )
     summary["server_ratio_after_before_approx"] = server.to_dict() if server else None
     return summary
-
-
-def judge_min(low: float | None, high: float | None, bound: float) -> str:
-    """A rate that must exceed `bound`: met when the whole interval is above, not met when it is below."""
-    if low is None or high is None:
-        return "failed"
-    if low > bound:
-        return "met"
-    if high <= bound:
-        return "not met"
-    return "inconclusive"
 
 
 METHOD_WORDS = {"insert": "batched INSERT", "copy": "COPY"}
