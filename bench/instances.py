@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from bench.config import HarnessConfig
-from bench.database import connect, ensure_marked, redact_dsn
+from bench.database import check_target, connect, mark, redact_dsn
 from bench.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.errors import HarnessError
 from bench.pg_binaries import find_pg_binaries
@@ -86,16 +86,28 @@ def _external_timescaledb(conn: psycopg.Connection[Any]) -> bool:
     return bool(row and row[0] and row[1])
 
 
+def check_both(instances: list[Instance]) -> None:
+    """Both databases are checked before either is marked, so refusing one leaves the other untouched."""
+    for inst in instances:
+        check_target(inst.role, inst.dsn)
+
+
+def mark_both(instances: list[Instance]) -> None:
+    for inst in instances:
+        with inst.connect() as conn:
+            mark(conn)
+
+
 def _open_external(config: HarnessConfig) -> InstancePair:
     assert config.before_dsn is not None and config.after_dsn is not None
     instances = [
         Instance("before", config.before_dsn, "external"),
         Instance("after", config.after_dsn, "external"),
     ]
+    check_both(instances)
     available = []
     for inst in instances:
         with inst.connect() as conn:
-            ensure_marked(conn, inst.role, inst.dsn)
             available.append(_external_timescaledb(conn))
     if available[0] != available[1]:
         raise HarnessError(
@@ -103,6 +115,7 @@ def _open_external(config: HarnessConfig) -> InstancePair:
             "must run the same engine. Install/preload it on both, or pass --engine postgres."
         )
     engine = resolve_engine(config.engine, available[0], "the servers behind --before-dsn/--after-dsn")
+    mark_both(instances)
     return InstancePair(instances[0], instances[1], engine)
 
 
@@ -138,9 +151,8 @@ def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> Inst
             started.append(server)
         _create_database(server)
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
-    for inst in (before, after):
-        with inst.connect() as conn:
-            ensure_marked(conn, inst.role, inst.dsn)
+    check_both([before, after])
+    mark_both([before, after])
     return InstancePair(before, after, engine, [s.name for s in started])
 
 

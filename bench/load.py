@@ -21,7 +21,7 @@ import psycopg
 from tqdm import tqdm
 
 from bench.config import SCHEMA_DIR
-from bench.database import harness_lock, read_meta, write_meta
+from bench.database import AGENT_EVENTS, harness_lock, read_meta, write_meta
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
 from bench.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
@@ -29,7 +29,7 @@ from bench.sql_files import read_statements
 from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 
-COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+COPY_SQL = f"COPY {AGENT_EVENTS} ({', '.join(COLUMNS)}) FROM STDIN"
 _DONE = object()
 
 
@@ -207,14 +207,14 @@ def _finish(
         if inst.role == "after":
             report.migration = apply_migration(conn, on_statement=step)
         t0 = time.perf_counter()
-        conn.execute("VACUUM ANALYZE agent_events")
+        conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
         report.vacuum_analyze_s[inst.role] = time.perf_counter() - t0
         # Flush the load's dirty pages now, so no checkpoint writes them out under a timed query later.
         # (External servers may refuse it: it needs superuser or pg_checkpoint; the measurement still runs.)
         with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
             conn.execute("CHECKPOINT")
         step()
-        count = conn.execute("SELECT count(*) FROM agent_events").fetchone()[0]  # type: ignore[index]
+        count = conn.execute(f"SELECT count(*) FROM {AGENT_EVENTS}").fetchone()[0]  # type: ignore[index]
         if count != spec.rows:
             raise HarnessError(
                 f"the {inst.role} instance holds {count:,} rows after the load, but {spec.rows:,} were generated; "

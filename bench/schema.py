@@ -13,7 +13,8 @@ import psycopg
 from psycopg import sql
 
 from bench.config import SCHEMA_DIR
-from bench.errors import HarnessError, MigrationError
+from bench.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation
+from bench.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.instances import Engine
 from bench.sql_files import read_statements
 
@@ -101,9 +102,22 @@ def day_bounds(start: datetime, end: datetime) -> list[tuple[datetime, datetime]
     return bounds
 
 
+def drop_agent_events(conn: psycopg.Connection[Any]) -> None:
+    """Drop the harness's previous agent_events; a relation of a kind the harness never creates is refused."""
+    existing = target_relation(conn)
+    if existing is None:
+        return
+    if existing.kind not in HARNESS_KINDS:
+        raise UnsafeTargetError(
+            f"{existing} is not a table the harness creates, so it is left alone: drop or rename it yourself, "
+            "or use another database"
+        )
+    conn.execute(f"DROP TABLE {AGENT_EVENTS} CASCADE")
+
+
 def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: datetime, window_end: datetime) -> None:
-    """Drop and recreate agent_events (no indexes yet) in a database the harness owns."""
-    conn.execute('DROP TABLE IF EXISTS "agent_events" CASCADE')
+    """Drop and recreate agent_events (no indexes yet) in the target schema of a database the harness owns."""
+    drop_agent_events(conn)
     state = "agent_events is absent or incomplete; it is recreated by the next load"
     if engine.is_timescaledb:
         try:
@@ -122,7 +136,7 @@ def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: da
     template = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
     for day_start, day_end in day_bounds(window_start, window_end):
         statement = sql.SQL(template.strip().rstrip(";")).format(
-            partition=sql.Identifier(f"agent_events_p{day_start:%Y%m%d}"),
+            partition=sql.Identifier(TARGET_SCHEMA, f"agent_events_p{day_start:%Y%m%d}"),
             day_start=sql.Literal(day_start),
             day_end=sql.Literal(day_end),
         )
@@ -162,7 +176,7 @@ def apply_migration(
     return steps
 
 
-INDEX_SET_SQL = """
+INDEX_SET_SQL = f"""
 SELECT i.relname,
        am.amname,
        ix.indisprimary,
@@ -175,7 +189,7 @@ SELECT i.relname,
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_am am ON am.oid = i.relam
-WHERE ix.indrelid = 'public.agent_events'::regclass
+WHERE ix.indrelid = '{AGENT_EVENTS}'::regclass
 ORDER BY i.relname
 """
 

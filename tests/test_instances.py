@@ -503,7 +503,7 @@ def test_unmarked_database_with_agent_events_is_refused(instance_pair: InstanceP
         message = str(opened.value)
         assert PASSWORD not in message
         assert f"the {foreign_role} database" in message
-        assert "already has an agent_events table" in message
+        assert "already holds public.agent_events (table)" in message
         assert "no phase2-bench marker" in message
 
         with psycopg.connect(foreign_dsn, autocommit=True) as conn:

@@ -96,7 +96,7 @@ def test_server_side_failure_mid_load_is_reported(scratch_pair: InstancePair, mo
         with victim.connect() as conn:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query LIKE 'COPY agent_events%%' AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND query LIKE 'COPY %%agent_events%%' AND pid <> pg_backend_pid()"
             )
 
     monkeypatch.setattr(bench.load, "generate_copy_chunks", _interrupting_chunks(3, kill_copy_backend))

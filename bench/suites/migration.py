@@ -29,6 +29,7 @@ import psycopg
 from psycopg import sql
 
 from bench.cases import QUERIES_DIR
+from bench.database import TARGET_SCHEMA
 from bench.errors import MigrationError
 from bench.instances import Engine, Instance, InstancePair
 from bench.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
@@ -156,7 +157,7 @@ def _partitioned_concurrently(conn: psycopg.Connection[Any]) -> list[sql.Composa
     statements: list[sql.Composable | str] = _statements("concurrent_partitions_parents.sql")
     for partition in partitions:
         names = {
-            "partition": sql.Identifier(partition),
+            "partition": sql.Identifier(TARGET_SCHEMA, partition),
             "session_index": sql.Identifier(f"{partition}_session_id_timestamp_idx"),
             "project_index": sql.Identifier(f"{partition}_project_id_timestamp_idx"),
             "data_index": sql.Identifier(f"{partition}_data_idx"),

@@ -19,7 +19,7 @@ from psycopg.conninfo import make_conninfo
 from tqdm import tqdm
 
 from bench.cases import QUERIES_DIR
-from bench.database import ensure_marked
+from bench.database import AGENT_EVENTS, ensure_marked
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
 from bench.load import run_parallel
@@ -29,7 +29,7 @@ from generators.events import EventBatch, generate_batches
 from generators.shape import DatasetSpec
 
 SCRATCH_PREFIX = "phase2_bench_scratch"
-COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+COPY_SQL = f"COPY {AGENT_EVENTS} ({', '.join(COLUMNS)}) FROM STDIN"
 INSERT_TEMPLATE = QUERIES_DIR / "scratch" / "insert_events.sql"
 
 
@@ -138,7 +138,7 @@ def build_copies(
             create_indexes_before(conn)
             if with_migration:
                 apply_migration(conn)
-            conn.execute("VACUUM ANALYZE agent_events")
+            conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
 
     run_parallel([lambda t=t, m=m: finish(t, m) for t, m in zip(targets, migrate, strict=True)])  # type: ignore[misc]
     return {"rows": rows, "engine": engine.name}
