@@ -214,6 +214,31 @@ def ensure_marked(conn: psycopg.Connection[Any], role: str, dsn: str) -> None:
     mark(conn)
 
 
+# The TimescaleDB loader defines this setting when it is preloaded, and pg_settings shows it to every role;
+# shared_preload_libraries itself is readable only by superusers and pg_read_all_settings.
+TIMESCALEDB_LOADER_SETTING = "timescaledb.disable_load"
+
+
+@dataclass(frozen=True)
+class TimescaleDBPresence:
+    installed: bool  # the server can create the extension
+    created: bool  # the extension exists in this database
+    preloaded: bool  # its loader is in shared_preload_libraries, so the extension can work
+
+
+def timescaledb_presence(conn: psycopg.Connection[Any]) -> TimescaleDBPresence:
+    """What a role without any privilege beyond its database can tell about TimescaleDB."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
+        "EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb'), "
+        "EXISTS (SELECT 1 FROM pg_settings WHERE name = %s)",
+        [TIMESCALEDB_LOADER_SETTING],
+    ).fetchone()
+    assert row is not None
+    installed, created, preloaded = (bool(v) for v in row)
+    return TimescaleDBPresence(installed or created, created, preloaded)
+
+
 def read_meta(conn: psycopg.Connection[Any], key: str) -> Any:
     if not table_exists(conn, MARKER_TABLE):
         return None

@@ -10,7 +10,7 @@ from typing import Any
 import psycopg
 
 from bench.config import HarnessConfig
-from bench.database import check_target, connect, mark, redact_dsn
+from bench.database import check_target, connect, mark, redact_dsn, timescaledb_presence
 from bench.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.errors import HarnessError
 from bench.pg_binaries import find_pg_binaries
@@ -78,14 +78,6 @@ class InstancePair:
         return self.before if role == "before" else self.after
 
 
-def _external_timescaledb(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
-        "current_setting('shared_preload_libraries') LIKE '%%timescaledb%%'"
-    ).fetchone()
-    return bool(row and row[0] and row[1])
-
-
 def check_both(instances: list[Instance]) -> None:
     """Both databases are checked before either is marked, so refusing one leaves the other untouched."""
     for inst in instances:
@@ -108,7 +100,8 @@ def _open_external(config: HarnessConfig) -> InstancePair:
     available = []
     for inst in instances:
         with inst.connect() as conn:
-            available.append(_external_timescaledb(conn))
+            presence = timescaledb_presence(conn)
+        available.append(presence.installed and presence.preloaded)
     if available[0] != available[1]:
         raise HarnessError(
             "TimescaleDB is available (installed and preloaded) on one target but not the other: both instances "

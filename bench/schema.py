@@ -122,6 +122,12 @@ def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: da
     if engine.is_timescaledb:
         try:
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise HarnessError(
+                f"CREATE EXTENSION timescaledb failed: {str(e).strip()}. Creating it needs a superuser unless the "
+                "server trusts it: have one run `CREATE EXTENSION timescaledb;` in this database once, or use "
+                "--engine postgres."
+            ) from None
         except psycopg.Error as e:
             raise HarnessError(
                 f"CREATE EXTENSION timescaledb failed: {str(e).strip()}. Preload it "

@@ -5,6 +5,7 @@ that merely owns its database can run a benchmark, and switching engines on load
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
@@ -18,10 +19,15 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
+import bench.run
+from bench import results
+from bench.cli import main
 from bench.config import REPO_ROOT, SCHEMA_DIR
 from bench.database import TARGET_SCHEMA, connect
 from bench.embedded import ServiceAccount, free_port
+from bench.environment import server_facts
 from bench.pg_binaries import PgBinaries
+from bench.server_settings import settings_dict
 from bench.sql_files import read_statements
 
 SUPERUSER = "admin"
@@ -337,3 +343,65 @@ def test_harness_sql_names_its_objects_in_the_target_schema() -> None:
                 assert f'"{table}"' not in unqualified and f"'{table}'" not in unqualified, (
                     f"{path.name}: {statement!r} names {table} without the schema {TARGET_SCHEMA}"
                 )
+
+
+# ==== external servers need no superuser ========================================================================
+def test_settings_the_role_cannot_read_are_recorded_as_unknown(external_server: ExternalServer) -> None:
+    server = external_server
+    db = server.new_database()
+    with server.owner(db) as conn:
+        readable = conn.execute("SELECT pg_has_role(current_user, 'pg_read_all_settings', 'USAGE')").fetchone()
+        assert readable == (False,), "the test needs a role without pg_read_all_settings"
+        facts = server_facts(conn, timescaledb=True)
+        work_mem = conn.execute("SELECT current_setting('work_mem')").fetchone()
+    assert set(facts["settings"]) == set(settings_dict(True))
+    assert facts["settings"]["shared_preload_libraries"] == "unknown"
+    assert work_mem is not None and facts["settings"]["work_mem"] == work_mem[0]
+    assert facts["postgres_version"]
+
+
+def _cli_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        code = main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def runs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Run folders of these tests go to a temporary directory, not reports/runs."""
+    runs = tmp_path / "runs"
+    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(runs))
+    for name in list(os.environ):
+        if name.startswith("PHASE2_"):
+            monkeypatch.delenv(name)
+    return runs
+
+
+QUICK_RUN = ["-k", "session_timeline", "--warmup", "1", "--min-rounds", "2", "--max-rounds", "2", "--budget", "0.01",
+             "--suites", ""]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_database_owner_loads_and_runs_the_ci_preset(
+    external_server: ExternalServer, runs_in_tmp: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    server = external_server
+    dsns = ["--before-dsn", server.dsn(server.new_database()), "--after-dsn", server.dsn(server.new_database())]
+
+    code, out, err = _cli_in_process(load_args(dsns[1], dsns[3]), capsys)
+    assert code == 0, err
+    assert "CHECKPOINT" in out, "the load does not say which step needed more than a database owner"
+    code, out, err = _cli_in_process(["run", "--engine", "postgres", *dsns, *QUICK_RUN], capsys)
+    assert code == 0, err
+    code, out, err = _cli_in_process(["status", "--engine", "postgres", *dsns], capsys)
+    assert code == 0, err
+    assert out.count("  healthy") == 2
+
+    doc = results.load_results(next(runs_in_tmp.glob("*/results.json")))
+    assert {c["name"] for c in doc["cases"]} >= {"session_timeline"}
+    assert doc["environment"]["engine"] == "postgres"
+    assert doc["environment"]["settings"]["work_mem"] not in (None, "unknown")
