@@ -309,6 +309,14 @@ def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[
             )
     if metas[0]["fingerprint"] != metas[1]["fingerprint"] or metas[0]["schema_hash"] != metas[1]["schema_hash"]:
         raise HarnessError("before and after hold different datasets: run `python -m bench load` to reload both")
+    # Measuring one engine's table under another engine's label would publish wrong figures.
+    loaded_engines = sorted({str(m.get("engine")) for m in metas})
+    if loaded_engines != [pair.engine.name]:
+        other = f", or run with --engine {loaded_engines[0]}" if len(loaded_engines) == 1 else ""
+        raise HarnessError(
+            f"the instances hold a dataset loaded with engine {' and '.join(loaded_engines)}, but this run uses "
+            f"engine {pair.engine.name}: reload with `python -m bench load --engine {pair.engine.name}`{other}"
+        )
     if spec is not None and not is_current(metas[0], dataset_key(spec, pair.engine)):
         raise HarnessError(
             f"the loaded dataset ({metas[0].get('rows')} rows, fingerprint {str(metas[0].get('fingerprint'))[:12]}) "

@@ -13,7 +13,7 @@ import psycopg
 from psycopg import sql
 
 from bench.config import SCHEMA_DIR
-from bench.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation
+from bench.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation, timescaledb_presence
 from bench.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.instances import Engine
 from bench.sql_files import read_statements
@@ -103,7 +103,16 @@ def day_bounds(start: datetime, end: datetime) -> list[tuple[datetime, datetime]
 
 
 def drop_agent_events(conn: psycopg.Connection[Any]) -> None:
-    """Drop the harness's previous agent_events; a relation of a kind the harness never creates is refused."""
+    """Drop the harness's previous agent_events, whichever engine made it; anything else is a clean refusal."""
+    presence = timescaledb_presence(conn)
+    if presence.created and not presence.preloaded:
+        # TimescaleDB's event triggers run on every DDL statement in this database and cannot load here.
+        raise HarnessError(
+            "this database holds the timescaledb extension (from an earlier --engine timescaledb load), but the "
+            "server runs without TimescaleDB preloaded, so no table in it can be dropped or created: load with "
+            "--engine timescaledb, or start from an empty database (`python -m bench clean` for the embedded "
+            "instances)"
+        )
     existing = target_relation(conn)
     if existing is None:
         return
@@ -112,7 +121,13 @@ def drop_agent_events(conn: psycopg.Connection[Any]) -> None:
             f"{existing} is not a table the harness creates, so it is left alone: drop or rename it yourself, "
             "or use another database"
         )
-    conn.execute(f"DROP TABLE {AGENT_EVENTS} CASCADE")
+    try:
+        conn.execute(f"DROP TABLE {AGENT_EVENTS} CASCADE")
+    except psycopg.Error as e:
+        raise HarnessError(
+            f"could not drop the previous {existing} to reload it: {str(e).strip()}. Drop it yourself, or start "
+            "from an empty database (`python -m bench clean` for the embedded instances)"
+        ) from None
 
 
 def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: datetime, window_end: datetime) -> None:

@@ -405,3 +405,33 @@ def test_a_database_owner_loads_and_runs_the_ci_preset(
     assert {c["name"] for c in doc["cases"]} >= {"session_timeline"}
     assert doc["environment"]["engine"] == "postgres"
     assert doc["environment"]["settings"]["work_mem"] not in (None, "unknown")
+
+
+# ==== switching engines on loaded data ==========================================================================
+@pytest.mark.slow
+def test_switching_engines_on_loaded_data_ends_cleanly(external_server: ExternalServer) -> None:
+    """A load on one engine, then another engine: `run` says what to do, `load` reloads on the new engine."""
+    server = external_server
+    before, after = server.new_database(), server.new_database()
+    dsns = [server.dsn(before), server.dsn(after)]
+    assert bench_cli(*load_args(*dsns)).returncode == 0
+    # What a TimescaleDB load leaves behind, as far as this server can hold it: the dataset recorded with engine
+    # timescaledb, and agent_events a plain table (a hypertable's parent is one) rather than a partitioned table.
+    for db in (before, after):
+        with server.owner(db) as conn:
+            conn.execute(
+                f"UPDATE {TARGET_SCHEMA}.{MARKER} SET value = jsonb_set(value, '{{engine}}', '\"timescaledb\"') "
+                "WHERE key = 'dataset'"
+            )
+            conn.execute("CREATE TABLE public.agent_events_plain (LIKE public.agent_events INCLUDING ALL)")
+            conn.execute("INSERT INTO public.agent_events_plain SELECT * FROM public.agent_events")
+            conn.execute("DROP TABLE public.agent_events")
+            conn.execute("ALTER TABLE public.agent_events_plain RENAME TO agent_events")
+
+    run = bench_cli("run", "--engine", "postgres", "--before-dsn", dsns[0], "--after-dsn", dsns[1], *QUICK_RUN)
+    assert_refused(run, "timescaledb", "--engine postgres")
+
+    reload = bench_cli(*load_args(*dsns))
+    assert reload.returncode == 0, reload.stderr
+    for db in (before, after):
+        assert relkind(server, db, "public.agent_events") == "p", "not reloaded as daily partitions"
