@@ -146,13 +146,16 @@ def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> Inst
 
 @contextlib.contextmanager
 def open_instances(config: HarnessConfig, keep_running: bool = False) -> Iterator[InstancePair]:
-    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running."""
+    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running,
+    and always when the call fails (a failed `up` leaves nothing behind)."""
     started: list[EmbeddedServer] = []
+    failed = True
     try:
         pair = _open_external(config) if config.external else _open_embedded(config, started)
         yield pair
+        failed = False
     finally:
-        if not keep_running:
+        if failed or not keep_running:
             for server in started:
                 server.stop()
 
