@@ -76,14 +76,18 @@ def cmd_up(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from bench.instances import stop_embedded
+    from bench.instances import embedded_servers, stop_embedded
 
     config = config_from(args)
     if config.external:
         print("external servers (--before-dsn/--after-dsn) are not managed by the harness: nothing to stop")
         return 0
+    stale = [(s.name, s.inspect_pid_file().stale) for s in embedded_servers(config)]
     stopped = stop_embedded(config)
     print(f"stopped: {', '.join(stopped)}" if stopped else "no embedded server was running")
+    for name, why in stale:
+        if why:
+            print(f"{name}: {why}; nothing was signalled")
     return 0
 
 

@@ -4,17 +4,26 @@ cannot trust, orphans of a killed harness, two harness processes at once, and a 
 from __future__ import annotations
 
 import os
+import pwd
+import shutil
+import signal
 import socket
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
-from test_instances import processes_using, run_cli
+from test_instances import assert_stopped, postmaster_pid, process_alive, processes_using, run_cli
 
-from bench.config import HarnessConfig
-from bench.embedded import free_port
+from bench.config import REPO_ROOT, HarnessConfig
+from bench.embedded import SERVICE_USER, free_port
 from bench.errors import HarnessError
 from bench.instances import ROLES
+from bench.pg_binaries import PgBinaries
 
 
 @pytest.fixture(autouse=True)
@@ -32,6 +41,37 @@ def cli_options(config: HarnessConfig) -> list[str]:
 
 def data_dir(config: HarnessConfig, role: str) -> Path:
     return config.state_dir / role / "data"
+
+
+def pid_file(config: HarnessConfig, role: str) -> Path:
+    return data_dir(config, role) / "postmaster.pid"
+
+
+def as_service_user() -> dict[str, Any]:
+    """subprocess arguments that run a command as the user the harness runs its servers as."""
+    if os.geteuid() != 0:
+        return {}
+    account = pwd.getpwnam(SERVICE_USER)
+    return {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
+
+
+def accepts_connections(port: int, dbname: str = "postgres") -> bool:
+    try:
+        with psycopg.connect(host="127.0.0.1", port=port, user="bench", dbname=dbname, connect_timeout=5) as conn:
+            return conn.execute("SELECT 1").fetchone() == (1,)
+    except psycopg.OperationalError:
+        return False
+
+
+def harness_ports(config: HarnessConfig) -> dict[str, int]:
+    return {role: int(pid_file(config, role).read_text().splitlines()[3]) for role in ROLES}
+
+
+def set_up_then_down(config: HarnessConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    """Data directories that exist, with no server running on them."""
+    for command in ("up", "down"):
+        code, _, err = run_cli([command, *cli_options(config)], capsys)
+        assert code == 0, err
 
 
 # ==== start-up failures stop what they started ==================================================================
@@ -65,3 +105,256 @@ def test_up_that_fails_on_after_leaves_no_server_running(
     for role in ROLES:
         assert not (data_dir(config, role) / "postmaster.pid").exists(), f"`up` failed but left {role} running"
         assert processes_using(data_dir(config, role)) == [], f"processes still use the {role} data directory"
+
+
+# ==== only its own processes are signalled ======================================================================
+@dataclass(frozen=True)
+class UnrelatedServer:
+    """A PostgreSQL server the harness did not start, on a data directory of its own."""
+
+    data_dir: Path
+    pid: int
+    port: int
+
+
+@pytest.fixture
+def unrelated_server(state_dir_factory: Callable[[str], Path], pg_binaries: PgBinaries) -> Iterator[UnrelatedServer]:
+    root = state_dir_factory("unrelated")
+    data = root / "data"
+    data.mkdir()
+    user = as_service_user()
+    if user:
+        os.chown(data, user["user"], user["group"])
+    run: dict[str, Any] = {"capture_output": True, "text": True, "cwd": "/", **user}
+    initdb = [pg_binaries.path("initdb"), "-D", str(data), "--username=bench", "--auth=trust", "--no-instructions"]
+    assert subprocess.run(initdb, **run).returncode == 0
+    port = free_port()
+    options = f"-p {port} -c listen_addresses=127.0.0.1 -k {data}"
+    start = [pg_binaries.path("pg_ctl"), "start", "-D", str(data), "-l", str(data / "log"), "-w", "-o", options]
+    started = subprocess.run(start, start_new_session=True, **run)
+    assert started.returncode == 0, started.stderr
+    try:
+        yield UnrelatedServer(data, int((data / "postmaster.pid").read_text().splitlines()[0]), port)
+    finally:
+        subprocess.run([pg_binaries.path("pg_ctl"), "stop", "-D", str(data), "-m", "immediate"], **run)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+@pytest.mark.parametrize("pid_file_is", ["copied from the other server", "ours, with its pid"])
+def test_down_leaves_alone_a_postmaster_the_harness_did_not_start(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    unrelated_server: UnrelatedServer,
+    capsys: pytest.CaptureFixture[str],
+    pid_file_is: str,
+) -> None:
+    config = fresh_harness_config()
+    set_up_then_down(config, capsys)
+    other = (unrelated_server.data_dir / "postmaster.pid").read_text()
+    if pid_file_is == "copied from the other server":
+        stale = other
+    else:  # a stale file of our own data directory whose pid now belongs to the other server
+        lines = other.splitlines()
+        lines[1] = str(data_dir(config, "before"))
+        stale = "\n".join(lines) + "\n"
+    pid_file(config, "before").write_text(stale)
+
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert "no embedded server was running" in out
+    assert f"process {unrelated_server.pid}" in out, "the stale pid file is not explained"
+    assert process_alive(unrelated_server.pid)
+    assert accepts_connections(unrelated_server.port), "`down` stopped a server the harness did not start"
+
+    code, out, _ = run_cli(["status", *cli_options(config)], capsys)
+    assert code == 1
+    assert "not running: before, after" in out
+
+    # `up` sees the file is stale, starts its own server anyway, and the other one keeps running.
+    code, _, err = run_cli(["up", *cli_options(config)], capsys)
+    assert code == 0, err
+    ours = postmaster_pid(data_dir(config, "before"))
+    assert ours != unrelated_server.pid
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert "stopped: before, after" in out
+    assert_stopped(data_dir(config, "before"), ours)
+    assert accepts_connections(unrelated_server.port)
+
+
+def test_a_pid_file_naming_another_process_is_not_signalled(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    set_up_then_down(config, capsys)
+    # Owned by the server user, so a wrong pg_ctl stop or kill would succeed in signalling it.
+    sleeper = subprocess.Popen(["sleep", "600"], cwd="/", **as_service_user())
+    try:
+        for role in ROLES:
+            port = free_port()
+            pid_file(config, role).write_text(f"{sleeper.pid}\n{data_dir(config, role)}\n1700000000\n{port}\n")
+        code, out, err = run_cli(["down", *cli_options(config)], capsys)
+        assert code == 0, err
+        assert "no embedded server was running" in out
+        assert f"process {sleeper.pid}" in out
+        assert sleeper.poll() is None, f"`down` signalled process {sleeper.pid}, which is not a server"
+
+        code, _, err = run_cli(["up", *cli_options(config)], capsys)
+        assert code == 0, err
+        assert all(postmaster_pid(data_dir(config, role)) != sleeper.pid for role in ROLES)
+        code, out, err = run_cli(["down", *cli_options(config)], capsys)
+        assert "stopped: before, after" in out
+        assert sleeper.poll() is None, f"`down` signalled process {sleeper.pid}, which is not a server"
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+
+
+GARBAGE_PID_FILES = {
+    "empty": "",
+    "text": "garbage\n",
+    "four lines of text": "abc\n/x\n1\nzz\n",
+    "truncated": "12",
+    "pid 0": "0\n{data}\n1700000000\n5432\n",
+    "pid -1": "-1\n{data}\n1700000000\n5432\n",
+    "huge pid": "99999999999999999999\n{data}\n1700000000\n5432\n",
+    "port out of range": "{own}\n{data}\n1700000000\n99999999\n",
+    "binary": "\udcff\udcfe\x00\x01",
+}
+
+
+def test_garbage_pid_files_get_a_clean_answer(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    for role in ROLES:
+        data_dir(config, role).mkdir(parents=True)
+    for kind, content in GARBAGE_PID_FILES.items():
+        for role in ROLES:
+            text = content.format(data=data_dir(config, role), own=os.getpid())
+            pid_file(config, role).write_bytes(text.encode(errors="surrogateescape"))
+        code, out, err = run_cli(["down", *cli_options(config)], capsys)
+        assert (code, err) == (0, ""), f"`down` with a pid file that is {kind}"
+        assert "no embedded server was running" in out, kind
+        code, out, err = run_cli(["status", *cli_options(config)], capsys)
+        assert (code, err) == (1, ""), f"`status` with a pid file that is {kind}"
+        assert "not running: before, after" in out, kind
+    assert process_alive(os.getpid())
+
+
+def test_up_starts_over_a_garbage_pid_file(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    set_up_then_down(config, capsys)
+    pid_file(config, "before").write_text(GARBAGE_PID_FILES["four lines of text"])
+    code, _, err = run_cli(["up", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert all(accepts_connections(port) for port in harness_ports(config).values())
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert "stopped: before, after" in out
+
+
+# A harness process that opens the instances (starting them when they are down) and holds them until it reads
+# a line: then it queries both, prints "ok" and exits. `measure` also holds the measurement lock, as a run does.
+HOLDER = """
+import sys
+import tempfile
+from pathlib import Path
+
+from bench.config import HarnessConfig
+from bench.instances import open_instances
+
+state_dir, pg_bin, mode = sys.argv[1:4]
+config = HarnessConfig(state_dir=Path(state_dir), engine="postgres", pg_bin=Path(pg_bin))
+if mode == "measure":
+    from bench.measure import MeasureSettings
+    from bench.run import prepared_run
+
+    with tempfile.TemporaryDirectory() as tmp, prepared_run(config, MeasureSettings(), run_dir=Path(tmp)) as ctx:
+        print("ready", ",".join(ctx.pair.started), flush=True)
+        sys.stdin.readline()
+        for conn in ctx.conns.values():
+            conn.execute("SELECT count(*) FROM agent_events")
+        print("ok", flush=True)
+else:
+    with open_instances(config) as pair:
+        print("ready", ",".join(pair.started), flush=True)
+        sys.stdin.readline()
+        for inst in pair:
+            with inst.connect() as conn:
+                conn.execute("SELECT 1")
+        print("ok", flush=True)
+"""
+
+
+class Holder:
+    """Another harness process using the instances of `config`."""
+
+    def __init__(self, config: HarnessConfig, mode: str, log: Path) -> None:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PHASE2_")}
+        self.log = log
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", HOLDER, str(config.state_dir), str(config.pg_bin), mode],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("w"),
+            text=True,
+        )
+        assert self.process.stdout is not None
+        ready = self.process.stdout.readline().split()
+        assert ready[:1] == ["ready"], f"the holder did not start: {self.log.read_text()}"
+        self.started = ready[1].split(",") if len(ready) > 1 else []
+
+    @property
+    def pid(self) -> int:
+        return self.process.pid
+
+    def finish(self) -> str:
+        """Let it query both instances and exit; returns what it printed."""
+        out, _ = self.process.communicate("\n", timeout=120)
+        assert self.process.returncode == 0, f"the holder failed: {out} {self.log.read_text()}"
+        return out
+
+    def kill(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+@pytest.fixture
+def holders(tmp_path: Path) -> Iterator[Callable[[HarnessConfig, str], Holder]]:
+    made: list[Holder] = []
+
+    def make(config: HarnessConfig, mode: str = "use") -> Holder:
+        made.append(Holder(config, mode, tmp_path / f"holder-{len(made)}.log"))
+        return made[-1]
+
+    yield make
+    for holder in made:
+        holder.kill()
+
+
+def test_orphans_of_a_killed_harness_are_recognised_and_stopped(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = fresh_harness_config()
+    holder = holders(config, "use")
+    assert holder.started == list(ROLES)
+    pids = [postmaster_pid(data_dir(config, role)) for role in ROLES]
+    holder.process.send_signal(signal.SIGKILL)
+    holder.process.wait()
+    assert all(process_alive(pid) for pid in pids), "the servers did not outlive the killed harness"
+
+    code, out, err = run_cli(["status", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert out.count("  healthy") == 2
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert "stopped: before, after" in out
+    for role, pid in zip(ROLES, pids, strict=True):
+        assert_stopped(data_dir(config, role), pid)
