@@ -95,18 +95,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Stop the embedded servers and delete their data directories (only folders the harness created)."""
     import shutil
 
-    from bench.instances import embedded_servers, stop_embedded
+    from bench.instances import sole_use
 
     config = config_from(args)
     if config.external:
         print("external servers are not managed by the harness: nothing to clean")
         return 0
-    stop_embedded(config)
     removed = []
-    for server in embedded_servers(config):
-        if server.root.exists() and (server.state_file.exists() or server.initialized):
-            shutil.rmtree(server.root)
-            removed.append(str(server.root))
+    with sole_use(config) as (servers, use):
+        for server in servers:
+            server.stop()
+            if server.root.exists() and (server.state_file.exists() or server.initialized):
+                shutil.rmtree(server.root)
+                removed.append(str(server.root))
+        use.remove_files()
     if config.state_dir.exists() and not any(config.state_dir.iterdir()):
         config.state_dir.rmdir()
     print("removed: " + ", ".join(removed) if removed else f"nothing to remove in {config.state_dir}")
@@ -298,32 +300,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
-    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
+    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after
+    (unless another harness process is using them)."""
+    import contextlib
+
+    from bench.database import harness_lock
     from bench.instances import open_instances
     from bench.run import run_benchmark
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
     config = config_from(args)
-    with open_instances(config, keep_running=True) as pair:
-        started_here = list(pair.started)
-        try:
-            load_report = _load(args, pair, spec)
-            return run_benchmark(
-                config,
-                settings,
-                args.targets,
-                args.select,
-                load_report,
-                args.verbose,
-                progress=not args.no_progress,
-                suites=suites_from(args, default_suites),
-            )
-        finally:
-            if started_here and not config.external:
-                from bench.instances import stop_embedded
-
-                stop_embedded(config)
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        # From the load to the last suite: no other load or measurement can slip in between.
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        load_report = _load(args, pair, spec)
+        return run_benchmark(
+            config,
+            settings,
+            args.targets,
+            args.select,
+            load_report,
+            args.verbose,
+            progress=not args.no_progress,
+            suites=suites_from(args, default_suites),
+        )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:

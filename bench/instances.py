@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from bench.database import connect, ensure_marked, redact_dsn
 from bench.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.errors import HarnessError
 from bench.pg_binaries import find_pg_binaries
+from bench.server_use import ServerUse
 
 ROLES = ("before", "after")
 
@@ -121,16 +123,22 @@ def _create_database(server: EmbeddedServer) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
-def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> InstancePair:
-    servers = embedded_servers(config)
+def _open_embedded(
+    config: HarnessConfig, servers: list[EmbeddedServer], started: list[EmbeddedServer], use: ServerUse, restart: bool
+) -> InstancePair:
     binaries = servers[0].binaries
     engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
     ports = {"before": config.before_port, "after": config.after_port}
     for server in servers:
         server.init()
         live = server.running_pid_port()
-        preloaded = server.recorded().get("timescaledb_preloaded")
-        if live and engine.is_timescaledb and not preloaded:
+        if live and engine.is_timescaledb and restart and not server.recorded().get("timescaledb_preloaded"):
+            if not use.alone():
+                raise HarnessError(
+                    f"the {server.name} server runs without TimescaleDB preloaded, and another phase2-bench process "
+                    f"({use.other_users()}) uses it, so it is not restarted under that process: wait for it to "
+                    "finish, or pass --engine postgres"
+                )
             server.stop()  # restart with TimescaleDB preloaded
             live = None
         if not live:
@@ -145,24 +153,65 @@ def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> Inst
 
 
 @contextlib.contextmanager
-def open_instances(config: HarnessConfig, keep_running: bool = False) -> Iterator[InstancePair]:
+def open_instances(config: HarnessConfig, keep_running: bool = False, restart: bool = True) -> Iterator[InstancePair]:
     """Yield both instances; embedded servers this call started are stopped at the end unless keep_running,
-    and always when the call fails (a failed `up` leaves nothing behind)."""
+    and always when the call fails (a failed `up` leaves nothing behind), but never while another harness
+    process uses them. `restart=False`: a running server is used as it is, even without TimescaleDB preloaded."""
+    if config.external:
+        yield _open_external(config)
+        return
+    servers = embedded_servers(config)
+    use = ServerUse(config.state_dir)
     started: list[EmbeddedServer] = []
     failed = True
     try:
-        pair = _open_external(config) if config.external else _open_embedded(config, started)
+        with use.deciding():
+            use.join()
+            pair = _open_embedded(config, servers, started, use, restart)
         yield pair
         failed = False
     finally:
-        if failed or not keep_running:
-            for server in started:
+        try:
+            if started and (failed or not keep_running):
+                _stop_unless_used(use, started)
+        finally:
+            use.leave()
+
+
+def _stop_unless_used(use: ServerUse, servers: list[EmbeddedServer]) -> None:
+    with use.deciding():
+        if use.alone():
+            for server in servers:
                 server.stop()
+        else:
+            print(
+                f"left the embedded servers running: another phase2-bench process uses them ({use.other_users()}); "
+                "stop them with `python -m bench down` once it is done",
+                file=sys.stderr,
+            )
+
+
+@contextlib.contextmanager
+def sole_use(config: HarnessConfig) -> Iterator[tuple[list[EmbeddedServer], ServerUse]]:
+    """The embedded servers, for `down` and `clean`: refused while another harness process uses them."""
+    servers = embedded_servers(config)
+    use = ServerUse(config.state_dir)
+    if not config.state_dir.exists():  # nothing can run there; a lock file would create the directory
+        yield servers, use
+        return
+    try:
+        with use.deciding():
+            use.join()
+            if not use.alone():
+                raise HarnessError(
+                    f"the embedded servers in {config.state_dir} are in use by another phase2-bench process "
+                    f"({use.other_users()}): wait for it to finish, then run the command again"
+                )
+            yield servers, use
+    finally:
+        use.leave()
 
 
 def stop_embedded(config: HarnessConfig) -> list[str]:
-    stopped = []
-    for server in embedded_servers(config):
-        if server.stop():
-            stopped.append(server.name)
-    return stopped
+    with sole_use(config) as (servers, _):
+        return [server.name for server in servers if server.stop()]

@@ -19,10 +19,13 @@ import psycopg
 import pytest
 from test_instances import assert_stopped, postmaster_pid, process_alive, processes_using, run_cli
 
+import bench.run
+from bench import results
+from bench.cli import _benchmark, build_parser
 from bench.config import REPO_ROOT, HarnessConfig
 from bench.embedded import SERVICE_USER, free_port
 from bench.errors import HarnessError
-from bench.instances import ROLES
+from bench.instances import ROLES, open_instances
 from bench.pg_binaries import PgBinaries
 
 
@@ -271,7 +274,8 @@ if mode == "measure":
     from bench.measure import MeasureSettings
     from bench.run import prepared_run
 
-    with tempfile.TemporaryDirectory() as tmp, prepared_run(config, MeasureSettings(), run_dir=Path(tmp)) as ctx:
+    settings = MeasureSettings()
+    with tempfile.TemporaryDirectory() as tmp, prepared_run(config, settings, run_dir=Path(tmp), progress=False) as ctx:
         print("ready", ",".join(ctx.pair.started), flush=True)
         sys.stdin.readline()
         for conn in ctx.conns.values():
@@ -358,3 +362,118 @@ def test_orphans_of_a_killed_harness_are_recognised_and_stopped(
     assert "stopped: before, after" in out
     for role, pid in zip(ROLES, pids, strict=True):
         assert_stopped(data_dir(config, role), pid)
+
+
+# ==== measurements never overlap; nobody stops servers another harness process uses ============================
+QUICK_RUN = ["-k", "session_timeline", "--warmup", "1", "--min-rounds", "2", "--max-rounds", "2", "--budget", "0.01"]
+
+
+def postmaster_pids(config: HarnessConfig) -> dict[str, int]:
+    return {role: postmaster_pid(data_dir(config, role)) for role in ROLES}
+
+
+def assert_still_serving(config: HarnessConfig, pids: dict[str, int]) -> None:
+    assert postmaster_pids(config) == pids, "a server was stopped or restarted under another harness process"
+    for role, port in harness_ports(config).items():
+        assert accepts_connections(port, "phase2_bench"), f"the {role} server no longer accepts connections"
+
+
+def test_a_second_measurement_or_load_is_refused_while_one_runs(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    config = fresh_harness_config()
+    code, _, err = run_cli(["load", "--rows", "2000", "--no-progress", *cli_options(config)], capsys)
+    assert code == 0, err
+    measuring = holders(config, "measure")
+    assert measuring.started == list(ROLES)
+    pids = postmaster_pids(config)
+    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(tmp_path / "runs"))
+
+    code, _, err = run_cli(["run", *QUICK_RUN, *cli_options(config)], capsys)
+    assert code == 2, "a second measurement ran while another one was timing queries"
+    assert f"another phase2-bench process (pid {measuring.pid}" in err
+    assert "Traceback" not in err
+    code, _, err = run_cli(["load", "--rows", "2000", "--force", "--no-progress", *cli_options(config)], capsys)
+    assert code == 2, "a load ran while a measurement was timing queries"
+    assert f"another phase2-bench process (pid {measuring.pid}" in err
+    assert not (tmp_path / "runs").exists(), "the refused run wrote a run folder"
+
+    assert_still_serving(config, pids)
+    assert measuring.finish().split() == ["ok"]
+    # The measuring process started both servers and was their last user: it stopped them.
+    for role, pid in pids.items():
+        assert_stopped(data_dir(config, role), pid)
+
+
+def test_down_is_refused_while_another_process_uses_the_servers(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = fresh_harness_config()
+    user = holders(config, "use")
+    pids = postmaster_pids(config)
+    for command in ("down", "clean"):
+        code, _, err = run_cli([command, *cli_options(config)], capsys)
+        assert code == 2, f"`{command}` stopped servers another harness process uses"
+        assert f"pid {user.pid}" in err
+        assert_still_serving(config, pids)
+    assert user.finish().split() == ["ok"]
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert (code, out) == (0, "no embedded server was running\n"), "the holder did not stop the servers it started"
+
+
+def test_a_process_leaves_running_the_servers_another_one_uses(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    config = fresh_harness_config()
+    starter = holders(config, "use")
+    assert starter.started == list(ROLES)
+    pids = postmaster_pids(config)
+    with open_instances(config) as pair:
+        assert pair.started == []
+        assert starter.finish().split() == ["ok"]
+        assert "another phase2-bench process uses them" in starter.log.read_text()
+        assert_still_serving(config, pids)
+        for inst in pair:
+            with inst.connect() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+    # Neither process stops them now: the one that started them has gone, so they wait for `down`.
+    assert_still_serving(config, pids)
+    code, out, err = run_cli(["down", *cli_options(config)], capsys)
+    assert code == 0, err
+    assert "stopped: before, after" in out
+
+
+def test_bench_leaves_running_the_servers_another_process_uses(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    config = fresh_harness_config()
+    joined: list[Holder] = []
+    pids: dict[str, int] = {}
+    measure = bench.run.run_benchmark
+
+    def measure_after_another_process_joined(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        joined.append(holders(config, "use"))  # joins the servers `bench` started, after its load
+        pids.update(postmaster_pids(config))
+        return measure(*args, **kwargs)
+
+    monkeypatch.setattr(bench.run, "run_benchmark", measure_after_another_process_joined)
+    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(tmp_path / "runs"))
+    args = build_parser().parse_args(["bench", "--rows", "2000", "--no-progress", *QUICK_RUN, *cli_options(config)])
+    doc = _benchmark(args, "ci", ())
+    assert doc["dataset"]["rows"] == 2000
+    assert joined and joined[0].started == [], "bench did not start the servers: nothing was tested"
+    assert_still_serving(config, pids)
+    assert joined[0].finish().split() == ["ok"]
+    assert "left the embedded servers running" in capsys.readouterr().err
