@@ -70,6 +70,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
         print(format_status(instance_status(pair)))
+        print(f"\nengine for new loads: {pair.engine.label}")
         if not config.external:
             print(f"\nEmbedded servers running (state in {config.state_dir}); stop them with `python -m bench down`.")
     return 0
@@ -116,20 +117,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bench.embedded import EmbeddedServer
-    from bench.instances import embedded_servers, open_instances
+    """Read-only: reports what runs and what the databases hold; starts, stops and marks nothing."""
+    from bench.instances import running_instances
     from bench.status import format_status, instance_status
 
-    config = config_from(args)
-    if not config.external:
-        servers: list[EmbeddedServer] = embedded_servers(config)
-        down = [s.name for s in servers if not s.running_pid_port()]
-        if down:
-            print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
-            return 1
-    with open_instances(config) as pair:
-        statuses = instance_status(pair)
-        print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
+    instances, down = running_instances(config_from(args))
+    if down:
+        print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
+        return 1
+    statuses = instance_status(instances)
+    print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
     return 0 if all(s.get("healthy") for s in statuses) else 1
 
 
@@ -484,7 +481,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.instance:
         from bench.instances import open_instances
 
-        with open_instances(config_from(args)) as pair:
+        # Reading needs no TimescaleDB preloaded: a running server is profiled as it is, never restarted.
+        with open_instances(config_from(args), restart=False) as pair:
             profile = profile_database(pair.by_role(args.instance).dsn, options)
     elif dsn:
         profile = profile_database(dsn, options)

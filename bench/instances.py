@@ -114,6 +114,19 @@ def embedded_servers(config: HarnessConfig) -> list[EmbeddedServer]:
     return [EmbeddedServer(role, config.state_dir, binaries, account) for role in ROLES]
 
 
+def running_instances(config: HarnessConfig) -> tuple[list[Instance], list[str]]:
+    """Both instances as they are, for read-only commands: nothing is started, restarted, created or marked.
+    Also the roles of embedded servers that are not running (then no instance is returned)."""
+    if config.external:
+        assert config.before_dsn is not None and config.after_dsn is not None
+        return [Instance("before", config.before_dsn, "external"), Instance("after", config.after_dsn, "external")], []
+    servers = embedded_servers(config)
+    down = [server.name for server in servers if not server.running_pid_port()]
+    if down:
+        return [], down
+    return [Instance(server.name, server.dsn(), "embedded", server) for server in servers], []
+
+
 def _create_database(server: EmbeddedServer) -> None:
     port = server.port
     admin = f"host=127.0.0.1 port={port} user=bench dbname=postgres"
@@ -124,10 +137,13 @@ def _create_database(server: EmbeddedServer) -> None:
 
 
 def _open_embedded(
-    config: HarnessConfig, servers: list[EmbeddedServer], started: list[EmbeddedServer], use: ServerUse, restart: bool
+    config: HarnessConfig,
+    servers: list[EmbeddedServer],
+    engine: Engine,
+    started: list[EmbeddedServer],
+    use: ServerUse,
+    restart: bool,
 ) -> InstancePair:
-    binaries = servers[0].binaries
-    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
     ports = {"before": config.before_port, "after": config.after_port}
     for server in servers:
         server.init()
@@ -161,13 +177,16 @@ def open_instances(config: HarnessConfig, keep_running: bool = False, restart: b
         yield _open_external(config)
         return
     servers = embedded_servers(config)
+    binaries = servers[0].binaries
+    # Refused before the lock files create the state directory.
+    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
     use = ServerUse(config.state_dir)
     started: list[EmbeddedServer] = []
     failed = True
     try:
         with use.deciding():
             use.join()
-            pair = _open_embedded(config, servers, started, use, restart)
+            pair = _open_embedded(config, servers, engine, started, use, restart)
         yield pair
         failed = False
     finally:

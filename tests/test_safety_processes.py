@@ -3,6 +3,7 @@ cannot trust, orphans of a killed harness, two harness processes at once, and a 
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import shutil
@@ -17,16 +18,28 @@ from typing import Any
 
 import psycopg
 import pytest
-from test_instances import assert_stopped, postmaster_pid, process_alive, processes_using, run_cli
+from fixtures.instances import scratch_databases
+from test_instances import (
+    WINDOW_DAYS,
+    WINDOW_END,
+    WINDOW_START,
+    assert_stopped,
+    postmaster_pid,
+    process_alive,
+    processes_using,
+    run_cli,
+)
 
 import bench.run
 from bench import results
 from bench.cli import _benchmark, build_parser
 from bench.config import REPO_ROOT, HarnessConfig
+from bench.database import MARKER_TABLE, table_exists
 from bench.embedded import SERVICE_USER, free_port
 from bench.errors import HarnessError
-from bench.instances import ROLES, open_instances
+from bench.instances import PARTITIONS_CHOSEN, ROLES, InstancePair, embedded_servers, open_instances
 from bench.pg_binaries import PgBinaries
+from bench.schema import create_table
 
 
 @pytest.fixture(autouse=True)
@@ -37,9 +50,10 @@ def _no_harness_environment(monkeypatch: pytest.MonkeyPatch) -> None:
             monkeypatch.delenv(name)
 
 
-def cli_options(config: HarnessConfig) -> list[str]:
+def cli_options(config: HarnessConfig, engine: str | None = None) -> list[str]:
     assert config.pg_bin is not None
-    return ["--engine", config.engine, "--pg-bin", str(config.pg_bin), "--state-dir", str(config.state_dir)]
+    options = ["--pg-bin", str(config.pg_bin), "--state-dir", str(config.state_dir)]
+    return ["--engine", engine or config.engine, *options]
 
 
 def data_dir(config: HarnessConfig, role: str) -> Path:
@@ -477,3 +491,101 @@ def test_bench_leaves_running_the_servers_another_process_uses(
     assert_still_serving(config, pids)
     assert joined[0].finish().split() == ["ok"]
     assert "left the embedded servers running" in capsys.readouterr().err
+
+
+# ==== read-only commands are read-only ==========================================================================
+def postmaster_start_times(config: HarnessConfig) -> dict[str, Any]:
+    times = {}
+    for role, port in harness_ports(config).items():
+        with psycopg.connect(host="127.0.0.1", port=port, user="bench", dbname="phase2_bench") as conn:
+            times[role] = conn.execute("SELECT pg_postmaster_start_time()").fetchone()
+    return times
+
+
+def connect_embedded(config: HarnessConfig, role: str) -> psycopg.Connection[Any]:
+    port = harness_ports(config)[role]
+    return psycopg.connect(host="127.0.0.1", port=port, user="bench", dbname="phase2_bench", autocommit=True)
+
+
+def test_status_starts_stops_and_marks_nothing(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    code, _, err = run_cli(["up", *cli_options(config)], capsys)
+    assert code == 0, err
+    # before: somebody's plain table and no marker; after: a partitioned agent_events, its marker removed.
+    with connect_embedded(config, "before") as conn:
+        conn.execute(f"DROP TABLE {MARKER_TABLE}")
+        conn.execute("CREATE TABLE agent_events (id bigint PRIMARY KEY, note text)")
+        conn.execute("INSERT INTO agent_events VALUES (1, 'a row status must not touch')")
+    with connect_embedded(config, "after") as conn:
+        conn.execute(f"DROP TABLE {MARKER_TABLE}")
+        create_table(conn, PARTITIONS_CHOSEN, WINDOW_START, WINDOW_END)
+    pids, started = postmaster_pids(config), postmaster_start_times(config)
+
+    code, out, err = run_cli(["status", "--json", *cli_options(config, engine="auto")], capsys)
+    assert code == 0, err
+    before, after = json.loads(out)
+    assert before["engine"] == "PostgreSQL table, not partitioned"
+    assert after["engine"] == f"PostgreSQL partitions ({len(WINDOW_DAYS)} partitions)"
+    assert (before["marked"], after["marked"]) == (False, False)
+    code, out, err = run_cli(["status", *cli_options(config, engine="auto")], capsys)
+    assert code == 0, err
+    assert f"engine: PostgreSQL partitions ({len(WINDOW_DAYS)} partitions)" in out
+
+    assert postmaster_pids(config) == pids, "status started, stopped or restarted a server"
+    assert postmaster_start_times(config) == started, "status restarted a server"
+    for role in ROLES:
+        with connect_embedded(config, role) as conn:
+            assert not table_exists(conn, MARKER_TABLE), f"status marked the {role} database"
+    with connect_embedded(config, "before") as conn:
+        assert conn.execute("SELECT id, note FROM agent_events").fetchall() == [(1, "a row status must not touch")]
+
+    embedded_servers(config)[1].stop()
+    code, out, err = run_cli(["status", *cli_options(config)], capsys)
+    assert code == 1, err
+    assert "embedded instances not running: after" in out
+    assert not pid_file(config, "after").exists(), "status started the after server"
+    assert postmaster_pid(data_dir(config, "before")) == pids["before"]
+
+
+def test_status_on_external_databases_marks_nothing(
+    instance_pair: InstancePair, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with scratch_databases(instance_pair, prefix="unmarked", mark=False) as scratch:
+        code, out, err = run_cli(
+            ["status", "--json", "--before-dsn", scratch.before.dsn, "--after-dsn", scratch.after.dsn], capsys
+        )
+        assert code == 0, err
+        for entry in json.loads(out):
+            assert entry["marked"] is False
+            assert entry["engine"].startswith("none yet: no agent_events table")
+        for inst in scratch:
+            with inst.connect() as conn:
+                assert not table_exists(conn, MARKER_TABLE), f"status marked the {inst.role} database"
+
+
+@pytest.mark.timescaledb
+def test_status_and_a_user_keep_a_running_server_without_timescaledb_as_it_is(
+    fresh_harness_config: Callable[..., HarnessConfig],
+    timescaledb_bin: Path,
+    holders: Callable[[HarnessConfig, str], Holder],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """With TimescaleDB installed, engine `auto` wants it preloaded; servers started with --engine postgres are
+    neither restarted by `status` nor under another harness process that uses them."""
+    config = fresh_harness_config(pg_bin=timescaledb_bin)
+    user = holders(config, "use")  # starts both with --engine postgres and keeps using them
+    pids, started = postmaster_pids(config), postmaster_start_times(config)
+    auto = cli_options(config, engine="auto")
+
+    code, out, err = run_cli(["status", "--json", *auto], capsys)
+    assert code == 0, err
+    assert all(not s["engine"].startswith("TimescaleDB") for s in json.loads(out))
+    code, _, err = run_cli(["up", *auto], capsys)
+    assert code == 2
+    assert "runs without TimescaleDB preloaded, and another phase2-bench process" in err
+    assert f"pid {user.pid}" in err
+    assert postmaster_pids(config) == pids
+    assert postmaster_start_times(config) == started
+    assert user.finish().split() == ["ok"]
