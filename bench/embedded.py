@@ -286,7 +286,10 @@ class EmbeddedServer:
                 f"{', '.join(f'{pid} ({name})' for pid, name in users)} work in {self.data_dir}. Stop them, or "
                 f"delete {self.pid_file} if they are not a PostgreSQL server, then run the command again."
             )
-        self.pid_file.unlink(missing_ok=True)
+        try:
+            self.pid_file.unlink(missing_ok=True)
+        except OSError as e:
+            raise HarnessError(f"the {self.name} instance cannot start: {why}; removing it failed ({e})") from None
 
     def stop(self) -> bool:
         """Fast shutdown of this data directory's own postmaster; returns whether one was running. A pid file
