@@ -70,20 +70,25 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
         print(format_status(instance_status(pair)))
+        print(f"\nengine for new loads: {pair.engine.label}")
         if not config.external:
             print(f"\nEmbedded servers running (state in {config.state_dir}); stop them with `python -m bench down`.")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from bench.instances import stop_embedded
+    from bench.instances import embedded_servers, stop_embedded
 
     config = config_from(args)
     if config.external:
         print("external servers (--before-dsn/--after-dsn) are not managed by the harness: nothing to stop")
         return 0
+    stale = [(s.name, s.inspect_pid_file().stale) for s in embedded_servers(config)]
     stopped = stop_embedded(config)
     print(f"stopped: {', '.join(stopped)}" if stopped else "no embedded server was running")
+    for name, why in stale:
+        if why:
+            print(f"{name}: {why}; nothing was signalled")
     return 0
 
 
@@ -91,18 +96,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Stop the embedded servers and delete their data directories (only folders the harness created)."""
     import shutil
 
-    from bench.instances import embedded_servers, stop_embedded
+    from bench.instances import sole_use
 
     config = config_from(args)
     if config.external:
         print("external servers are not managed by the harness: nothing to clean")
         return 0
-    stop_embedded(config)
     removed = []
-    for server in embedded_servers(config):
-        if server.root.exists() and (server.state_file.exists() or server.initialized):
-            shutil.rmtree(server.root)
-            removed.append(str(server.root))
+    with sole_use(config) as (servers, use):
+        for server in servers:
+            server.stop()
+            if server.root.exists() and (server.state_file.exists() or server.initialized):
+                shutil.rmtree(server.root)
+                removed.append(str(server.root))
+        use.remove_files()
     if config.state_dir.exists() and not any(config.state_dir.iterdir()):
         config.state_dir.rmdir()
     print("removed: " + ", ".join(removed) if removed else f"nothing to remove in {config.state_dir}")
@@ -110,20 +117,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bench.embedded import EmbeddedServer
-    from bench.instances import embedded_servers, open_instances
+    """Read-only: reports what runs and what the databases hold; starts, stops and marks nothing."""
+    from bench.instances import running_instances
     from bench.status import format_status, instance_status
 
-    config = config_from(args)
-    if not config.external:
-        servers: list[EmbeddedServer] = embedded_servers(config)
-        down = [s.name for s in servers if not s.running_pid_port()]
-        if down:
-            print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
-            return 1
-    with open_instances(config) as pair:
-        statuses = instance_status(pair)
-        print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
+    instances, down = running_instances(config_from(args))
+    if down:
+        print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
+        return 1
+    statuses = instance_status(instances)
+    print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
     return 0 if all(s.get("healthy") for s in statuses) else 1
 
 
@@ -294,32 +297,32 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
-    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
+    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after
+    (unless another harness process is using them)."""
+    import contextlib
+
+    from bench.database import harness_lock
     from bench.instances import open_instances
     from bench.run import run_benchmark
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
     config = config_from(args)
-    with open_instances(config, keep_running=True) as pair:
-        started_here = list(pair.started)
-        try:
-            load_report = _load(args, pair, spec)
-            return run_benchmark(
-                config,
-                settings,
-                args.targets,
-                args.select,
-                load_report,
-                args.verbose,
-                progress=not args.no_progress,
-                suites=suites_from(args, default_suites),
-            )
-        finally:
-            if started_here and not config.external:
-                from bench.instances import stop_embedded
-
-                stop_embedded(config)
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        # From the load to the last suite: no other load or measurement can slip in between.
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        load_report = _load(args, pair, spec)
+        return run_benchmark(
+            config,
+            settings,
+            args.targets,
+            args.select,
+            load_report,
+            args.verbose,
+            progress=not args.no_progress,
+            suites=suites_from(args, default_suites),
+        )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -478,7 +481,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.instance:
         from bench.instances import open_instances
 
-        with open_instances(config_from(args)) as pair:
+        # Reading needs no TimescaleDB preloaded: a running server is profiled as it is, never restarted.
+        with open_instances(config_from(args), restart=False) as pair:
             profile = profile_database(pair.by_role(args.instance).dsn, options)
     elif dsn:
         profile = profile_database(dsn, options)

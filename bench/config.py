@@ -58,6 +58,11 @@ class HarnessConfig:
         for port in (self.before_port, self.after_port):
             if port is not None and not 1024 <= port <= 65535:
                 raise HarnessError(f"port {port} is out of range: choose a port between 1024 and 65535")
+        if self.before_port is not None and self.before_port == self.after_port:
+            raise HarnessError(
+                f"--before-port and --after-port are both {self.before_port}: the two servers need two ports; "
+                "give them different ports, or leave one out to pick a free port"
+            )
 
     @property
     def external(self) -> bool:

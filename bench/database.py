@@ -258,33 +258,51 @@ def delete_meta(conn: psycopg.Connection[Any], key: str) -> None:
     conn.execute(f"DELETE FROM {MARKER} WHERE key = %s", [key])
 
 
-# Any fixed number: the advisory lock every phase2-bench process takes on the database it works on.
+# Any fixed number: the advisory lock a phase2-bench process holds on each database it loads or measures.
 HARNESS_LOCK_KEY = 0x50484132  # "PHA2"
+# DSNs whose lock this process holds: `bench` holds them from its load to its last suite, and the load and the
+# measurement inside take them again without waiting on themselves.
+_locks_held: set[str] = set()
 
 
 @contextlib.contextmanager
-def harness_lock(dsn: str, role: str, exclusive: bool) -> Iterator[None]:
-    """Loads take the lock exclusively, measurements shared, so a load never swaps data under a running measurement.
+def harness_lock(dsn: str, role: str) -> Iterator[None]:
+    """Loads and measurements exclude each other and themselves: a second one would time queries on a busy
+    server, or swap the data under a measurement.
 
     Held on a connection of its own for as long as the work lasts; the server releases it if the process dies.
     """
-    conn = connect(dsn, role)
+    if dsn in _locks_held:
+        yield
+        return
+    conn = connect(dsn, role, application_name=f"phase2-bench pid {os.getpid()}")
     try:
-        fn = "pg_try_advisory_lock" if exclusive else "pg_try_advisory_lock_shared"
-        row = conn.execute(f"SELECT {fn}(%s)", [HARNESS_LOCK_KEY]).fetchone()
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [HARNESS_LOCK_KEY]).fetchone()
         if not row or not row[0]:
-            holders = conn.execute(
-                "SELECT string_agg(DISTINCT coalesce(nullif(a.application_name, ''), 'pid') || ' ' || a.pid, ', ') "
-                "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.objid = %s AND l.database = "
-                "(SELECT oid FROM pg_database WHERE datname = current_database())",
-                [HARNESS_LOCK_KEY],
-            ).fetchone()
-            what = "loading" if not exclusive else "measuring or loading"
             raise HarnessError(
-                f"another phase2-bench process is {what} the {role} instance ({holders[0] if holders else 'unknown'}); "
+                f"another phase2-bench process ({_lock_holder(conn)}) is measuring or loading the {role} instance; "
                 "wait for it to finish, or use other instances (--state-dir or other DSNs)"
             )
-        yield
+        _locks_held.add(dsn)
+        try:
+            yield
+        finally:
+            _locks_held.discard(dsn)
     finally:
         conn.close()
+
+
+def _lock_holder(conn: psycopg.Connection[Any]) -> str:
+    row = conn.execute(
+        "SELECT a.application_name, a.pid, to_char(a.backend_start AT TIME ZONE 'UTC', 'HH24:MI:SS') "
+        "FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objid = %s AND l.database = "
+        "(SELECT oid FROM pg_database WHERE datname = current_database()) LIMIT 1",
+        [HARNESS_LOCK_KEY],
+    ).fetchone()
+    if row is None:
+        return "pid unknown"
+    name, backend_pid, since = row
+    # Our lock connections name the harness process; another client's shows the server backend's pid.
+    holder = name.removeprefix("phase2-bench ") if (name or "").startswith("phase2-bench pid ") else None
+    return f"{holder or f'server backend pid {backend_pid}'}, since {since} UTC"

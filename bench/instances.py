@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,6 +15,7 @@ from bench.database import check_target, connect, mark, redact_dsn, timescaledb_
 from bench.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.errors import HarnessError
 from bench.pg_binaries import find_pg_binaries
+from bench.server_use import ServerUse
 
 ROLES = ("before", "after")
 
@@ -118,6 +120,19 @@ def embedded_servers(config: HarnessConfig) -> list[EmbeddedServer]:
     return [EmbeddedServer(role, config.state_dir, binaries, account) for role in ROLES]
 
 
+def running_instances(config: HarnessConfig) -> tuple[list[Instance], list[str]]:
+    """Both instances as they are, for read-only commands: nothing is started, restarted, created or marked.
+    Also the roles of embedded servers that are not running (then no instance is returned)."""
+    if config.external:
+        assert config.before_dsn is not None and config.after_dsn is not None
+        return [Instance("before", config.before_dsn, "external"), Instance("after", config.after_dsn, "external")], []
+    servers = embedded_servers(config)
+    down = [server.name for server in servers if not server.running_pid_port()]
+    if down:
+        return [], down
+    return [Instance(server.name, server.dsn(), "embedded", server) for server in servers], []
+
+
 def _create_database(server: EmbeddedServer) -> None:
     port = server.port
     admin = f"host=127.0.0.1 port={port} user=bench dbname=postgres"
@@ -127,16 +142,25 @@ def _create_database(server: EmbeddedServer) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
-def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> InstancePair:
-    servers = embedded_servers(config)
-    binaries = servers[0].binaries
-    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
+def _open_embedded(
+    config: HarnessConfig,
+    servers: list[EmbeddedServer],
+    engine: Engine,
+    started: list[EmbeddedServer],
+    use: ServerUse,
+    restart: bool,
+) -> InstancePair:
     ports = {"before": config.before_port, "after": config.after_port}
     for server in servers:
         server.init()
         live = server.running_pid_port()
-        preloaded = server.recorded().get("timescaledb_preloaded")
-        if live and engine.is_timescaledb and not preloaded:
+        if live and engine.is_timescaledb and restart and not server.recorded().get("timescaledb_preloaded"):
+            if not use.alone():
+                raise HarnessError(
+                    f"the {server.name} server runs without TimescaleDB preloaded, and another phase2-bench process "
+                    f"({use.other_users()}) uses it, so it is not restarted under that process: wait for it to "
+                    "finish, or pass --engine postgres"
+                )
             server.stop()  # restart with TimescaleDB preloaded
             live = None
         if not live:
@@ -150,21 +174,68 @@ def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> Inst
 
 
 @contextlib.contextmanager
-def open_instances(config: HarnessConfig, keep_running: bool = False) -> Iterator[InstancePair]:
-    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running."""
+def open_instances(config: HarnessConfig, keep_running: bool = False, restart: bool = True) -> Iterator[InstancePair]:
+    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running,
+    and always when the call fails (a failed `up` leaves nothing behind), but never while another harness
+    process uses them. `restart=False`: a running server is used as it is, even without TimescaleDB preloaded."""
+    if config.external:
+        yield _open_external(config)
+        return
+    servers = embedded_servers(config)
+    binaries = servers[0].binaries
+    # Refused before the lock files create the state directory.
+    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
+    use = ServerUse(config.state_dir)
     started: list[EmbeddedServer] = []
+    failed = True
     try:
-        pair = _open_external(config) if config.external else _open_embedded(config, started)
+        with use.deciding():
+            use.join()
+            pair = _open_embedded(config, servers, engine, started, use, restart)
         yield pair
+        failed = False
     finally:
-        if not keep_running:
-            for server in started:
+        try:
+            if started and (failed or not keep_running):
+                _stop_unless_used(use, started)
+        finally:
+            use.leave()
+
+
+def _stop_unless_used(use: ServerUse, servers: list[EmbeddedServer]) -> None:
+    with use.deciding():
+        if use.alone():
+            for server in servers:
                 server.stop()
+        else:
+            print(
+                f"left the embedded servers running: another phase2-bench process uses them ({use.other_users()}); "
+                "stop them with `python -m bench down` once it is done",
+                file=sys.stderr,
+            )
+
+
+@contextlib.contextmanager
+def sole_use(config: HarnessConfig) -> Iterator[tuple[list[EmbeddedServer], ServerUse]]:
+    """The embedded servers, for `down` and `clean`: refused while another harness process uses them."""
+    servers = embedded_servers(config)
+    use = ServerUse(config.state_dir)
+    if not config.state_dir.exists():  # nothing can run there; a lock file would create the directory
+        yield servers, use
+        return
+    try:
+        with use.deciding():
+            use.join()
+            if not use.alone():
+                raise HarnessError(
+                    f"the embedded servers in {config.state_dir} are in use by another phase2-bench process "
+                    f"({use.other_users()}): wait for it to finish, then run the command again"
+                )
+            yield servers, use
+    finally:
+        use.leave()
 
 
 def stop_embedded(config: HarnessConfig) -> list[str]:
-    stopped = []
-    for server in embedded_servers(config):
-        if server.stop():
-            stopped.append(server.name)
-    return stopped
+    with sole_use(config) as (servers, _):
+        return [server.name for server in servers if server.stop()]

@@ -255,7 +255,7 @@ def load_dataset(
         raise HarnessError(f"--workers must be at least 1 (got {workers})")
     with contextlib.ExitStack() as locks:
         for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=True))
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
         return _load_locked(pair, spec, workers, force, batch_rows, progress)
 
 

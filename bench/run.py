@@ -90,7 +90,7 @@ def prepared_run(
     targets = load_targets(targets_path)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
         dataset = require_loaded(pair)
         conns = {role: _timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
         try:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 import bench.load
 from bench.cli import main
-from bench.database import read_meta
+from bench.database import HARNESS_LOCK_KEY, read_meta
 from bench.errors import HarnessError
 from bench.instances import InstancePair
 from bench.load import dataset_key, load_dataset, require_loaded
@@ -145,13 +146,14 @@ def test_dataset_key_changes_with_engine_and_spec() -> None:
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec_from_args(1_000, None, 2), TIMESCALEDB)
 
 
-def test_load_refuses_while_a_measurement_holds_the_instances(scratch_pair: InstancePair) -> None:
-    from bench.database import harness_lock
-
+def test_load_refuses_while_another_process_holds_the_instances(scratch_pair: InstancePair) -> None:
     spec = spec_from_args(1_000, None, 9)
-    with (
-        harness_lock(scratch_pair.before.dsn, "before", exclusive=False),
-        pytest.raises(HarnessError, match="another phase2-bench process is measuring or loading the before"),
-    ):
-        load_dataset(scratch_pair, spec, progress=False)
+    # What another harness process's measurement holds: the lock, on a connection that names that process.
+    with psycopg.connect(scratch_pair.before.dsn, autocommit=True, application_name="phase2-bench pid 4242") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [HARNESS_LOCK_KEY])
+        with pytest.raises(
+            HarnessError,
+            match=r"another phase2-bench process \(pid 4242, since .* UTC\) is measuring or loading the before",
+        ):
+            load_dataset(scratch_pair, spec, progress=False)
     assert load_dataset(scratch_pair, spec, progress=False).loaded == ["before", "after"]
