@@ -12,7 +12,7 @@ from typing import Any
 
 import psycopg
 
-from bench.database import is_marked, read_meta
+from bench.database import TARGET_SCHEMA, is_marked, read_meta
 from bench.environment import server_facts
 from bench.errors import HarnessError
 from bench.instances import Instance
@@ -23,22 +23,22 @@ SELECT c.relkind::text,
        (SELECT count(*) FROM pg_inherits i WHERE i.inhparent = c.oid),
        EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')
 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-WHERE n.nspname = 'public' AND c.relname = 'agent_events'
+WHERE n.nspname = %(schema)s AND c.relname = 'agent_events'
 """
 HYPERTABLE_SQL = """
 SELECT h.num_chunks, d.time_interval
 FROM timescaledb_information.hypertables h
 LEFT JOIN timescaledb_information.dimensions d
   ON d.hypertable_schema = h.hypertable_schema AND d.hypertable_name = h.hypertable_name AND d.dimension_number = 1
-WHERE h.hypertable_schema = 'public' AND h.hypertable_name = 'agent_events'
+WHERE h.hypertable_schema = %(schema)s AND h.hypertable_name = 'agent_events'
 """
 RELATION_KINDS = {"v": "view", "m": "materialized view", "f": "foreign table", "S": "sequence", "i": "index"}
 
 
 def table_shape(conn: psycopg.Connection[Any]) -> dict[str, Any]:
-    """What public.agent_events is in this database: kind (hypertable, partitioned, table, other, or None when
+    """What agent_events in the target schema is: kind (hypertable, partitioned, table, other, or None when
     absent), its partition or chunk count, and the engine label that describes it."""
-    row = conn.execute(TABLE_SHAPE_SQL).fetchone()
+    row = conn.execute(TABLE_SHAPE_SQL, {"schema": TARGET_SCHEMA}).fetchone()
     if row is None:
         return {
             "kind": None,
@@ -46,7 +46,9 @@ def table_shape(conn: psycopg.Connection[Any]) -> dict[str, Any]:
             "engine": "none yet: no agent_events table (`python -m bench load` creates it)",
         }
     relkind, children, timescaledb = row
-    hypertable = conn.execute(HYPERTABLE_SQL).fetchone() if timescaledb and relkind == "r" else None
+    hypertable = (
+        conn.execute(HYPERTABLE_SQL, {"schema": TARGET_SCHEMA}).fetchone() if timescaledb and relkind == "r" else None
+    )
     if hypertable:
         chunks, interval = hypertable
         days = interval.days if isinstance(interval, timedelta) and interval == timedelta(days=interval.days) else None
