@@ -1,0 +1,129 @@
+"""Safety: every command keeps one exit-code contract (0 ok, 1 a gate check failed, 2 a harness or input error
+in one line, 130 interrupted), inputs are refused before any expensive work, and nothing half-written is kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.cli import main
+
+DATA = Path(__file__).parent / "data"
+STORED = DATA / "results_ci_partitions.json"
+BROKEN_RESULTS = DATA / "broken_results"
+
+Doc = dict[str, Any]
+
+
+def one_error_line(err: str) -> str:
+    """The single `error: ...` line a refused command prints, with nothing else on stderr."""
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1, f"expected one error line, got:\n{err}"
+    assert lines[0].startswith("error: "), lines[0]
+    assert "Traceback" not in err
+    return lines[0]
+
+
+# --- broken results documents --------------------------------------------------------------------------------
+
+
+def _set(path: str, value: Any) -> Callable[[Doc], None]:
+    """A mutation that sets doc[a][b]... (integer parts index lists) to value, or deletes it when value is ...."""
+    parts: list[Any] = [int(p) if p.isdigit() else p for p in path.split(".")]
+
+    def mutate(doc: Doc) -> None:
+        target: Any = doc
+        for part in parts[:-1]:
+            target = target[part]
+        if value is ...:
+            del target[parts[-1]]
+        else:
+            target[parts[-1]] = value
+
+    return mutate
+
+
+# (file name, mutation of the stored document, the key the error must name)
+WRONG_TYPES: list[tuple[str, Callable[[Doc], None], str]] = [
+    ("cases_is_a_number", _set("cases", 5), "cases"),
+    ("case_is_a_string", _set("cases", ["session_timeline"]), "cases[0]"),
+    ("verdict_lacks_fields", _set("verdicts", [{"promise": "session_timeline"}]), "verdicts[0]"),
+    ("schema_version_is_a_string", _set("schema_version", "1"), "schema_version"),
+    ("schema_version_from_the_future", _set("schema_version", 2), "schema_version"),
+    ("storage_is_a_string", _set("storage", "big"), "storage"),
+    ("latencies_are_a_string", _set("cases.0.samples.0.latencies_ms.before", "fast"), "latencies_ms.before"),
+    ("rows_is_a_string", _set("dataset.rows", "many"), "dataset.rows"),
+    ("engine_is_missing", _set("engine", ...), "engine"),
+    ("speedup_point_is_text", _set("cases.0.speedup.point", "2x"), "cases[0].speedup.point"),
+    ("verdict_gated_is_text", _set("verdicts.0.gated", "yes"), "verdicts[0].gated"),
+    ("verdict_point_is_a_bool", _set("verdicts.0.point", True), "verdicts[0].point"),
+    ("environment_is_null", _set("environment", None), "environment"),
+    ("suites_is_a_list", _set("suites", []), "suites"),
+    ("deviations_holds_a_number", _set("deviations", [3]), "deviations[0]"),
+]
+RAW_BROKEN = sorted(BROKEN_RESULTS.glob("*.json"))
+
+
+def broken_corpus(tmp_path: Path) -> list[tuple[Path, str]]:
+    """Every broken results file, with the text its error must contain besides the file name."""
+    corpus = [(path, "") for path in RAW_BROKEN]
+    for name, mutate, key in WRONG_TYPES:
+        doc = json.loads(STORED.read_text())
+        mutate(doc)
+        path = tmp_path / f"{name}.json"
+        path.write_text(json.dumps(doc))
+        corpus.append((path, key))
+    return corpus
+
+
+def run_command(command: str, broken: Path, tmp_path: Path) -> int:
+    out = tmp_path / "out"
+    junit = str(tmp_path / "junit.xml")
+    argv = {
+        "report": ["report", str(broken)],
+        "compare A": ["compare", str(broken), str(STORED), "--out", str(out)],
+        "compare B": ["compare", str(STORED), str(broken), "--out", str(out)],
+        "gate --results": ["gate", "--results", str(broken), "--junit", junit],
+        "gate --baseline": ["gate", "--results", str(STORED), "--baseline", str(broken), "--junit", junit],
+    }[command]
+    return main(argv)
+
+
+COMMANDS_READING_RESULTS = ("report", "compare A", "compare B", "gate --results", "gate --baseline")
+
+
+def test_the_corpus_covers_raw_files() -> None:
+    names = {p.name for p in RAW_BROKEN}
+    assert {"not_utf8.json", "empty_list.json", "null.json", "string.json", "truncated.json"} <= names
+
+
+@pytest.mark.parametrize("command", COMMANDS_READING_RESULTS)
+def test_broken_results_exit_2_in_one_line_naming_file_and_key(
+    command: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for broken, key in broken_corpus(tmp_path):
+        code = run_command(command, broken, tmp_path)
+        err = capsys.readouterr().err
+        assert code == 2, f"{command} {broken.name}: exit {code}\n{err}"
+        line = one_error_line(err)
+        assert str(broken) in line, line
+        assert key in line, f"{broken.name}: the error does not name {key!r}: {line}"
+        assert not (tmp_path / "junit.xml").exists()
+
+
+def test_a_valid_document_still_passes_every_reader(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(STORED.read_text())
+    assert main(["report", str(run)]) == 0
+    assert main(["compare", str(run), str(STORED), "--out", str(tmp_path / "cmp")]) == 0
+    assert main(["gate", "--results", str(run), "--junit", str(tmp_path / "j.xml")]) in (0, 1)
+    assert "error" not in capsys.readouterr().err
+
+
+def test_gate_keeps_1_for_a_failed_check(tmp_path: Path) -> None:
+    assert main(["gate", "--results", str(STORED), "--junit", str(tmp_path / "junit.xml")]) == 1
