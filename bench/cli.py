@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
+EXIT_INTERRUPTED = 130
+ENV_DEBUG = "PHASE2_BENCH_DEBUG"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
 DEFAULT_SUITES = ("compatibility", "write_cost", "migration", "compression")
 
@@ -510,11 +514,22 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 OFFLINE_COMMANDS = ("report", "compare")
 
 
+def add_debug_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help=f"print the traceback of an error (env {ENV_DEBUG}=1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add_debug_option(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        add_debug_option(p, default=argparse.SUPPRESS)  # after the command too; SUPPRESS keeps a --debug before it
         if name not in OFFLINE_COMMANDS:
             add_instance_options(p)
         p.set_defaults(func=func)
@@ -544,23 +559,49 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so servers started for this command are stopped on the way out.
+def _interrupted(signum: int, frame: FrameType | None) -> None:
+    # Only the first SIGINT/SIGTERM unwinds: a second one would cut the cleanup short and leave a server running.
+    # SIG_IGN (unlike a Python handler) is inherited by the pg_ctl processes the cleanup runs, so they finish too.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    print("\ninterrupted: cleaning up (further interrupts are ignored until that is done) ...", file=sys.stderr)
     raise KeyboardInterrupt
+
+
+def _unexpected(e: BaseException) -> str:
+    first_line = (str(e).strip().splitlines() or [""])[0]
+    return (
+        f"{type(e).__name__}: {first_line} (unexpected; rerun with --debug or {ENV_DEBUG}=1 for the traceback, "
+        "and report it if it looks like a bug)"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    debug = bool(args.debug) or os.environ.get(ENV_DEBUG) == "1"
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
+        signal.signal(sig, _interrupted)
     try:
         return int(args.func(args))
-    except HarnessError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_HARNESS_FAILED
     except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when the interrupt was re-raised by a library
         print(
             "interrupted: servers started by this command were stopped; nothing half-done is kept",
             file=sys.stderr,
         )
-        return 130
+        return EXIT_INTERRUPTED
+    except HarnessError as e:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {e}", file=sys.stderr)
+        return EXIT_HARNESS_FAILED
+    except Exception as e:
+        if debug:
+            traceback.print_exc()
+        print(f"error: {_unexpected(e)}", file=sys.stderr)
+        return EXIT_HARNESS_FAILED
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

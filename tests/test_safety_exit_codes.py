@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+import bench.report
 from bench.cli import main
 
 DATA = Path(__file__).parent / "data"
@@ -127,3 +128,58 @@ def test_a_valid_document_still_passes_every_reader(tmp_path: Path, capsys: pyte
 
 def test_gate_keeps_1_for_a_failed_check(tmp_path: Path) -> None:
     assert main(["gate", "--results", str(STORED), "--junit", str(tmp_path / "junit.xml")]) == 1
+
+
+# --- unexpected exceptions and --debug -------------------------------------------------------------------------
+
+
+def _explode(*args: Any, **kwargs: Any) -> Any:
+    raise RuntimeError("figure engine broke")
+
+
+@pytest.fixture
+def exploding_report(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A bug stand-in: rendering the report raises something the harness does not expect."""
+    monkeypatch.setattr(bench.report, "render_figures", _explode)
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "results.json").write_text(STORED.read_text())
+    return run
+
+
+def test_an_unexpected_exception_exits_2_in_one_line_suggesting_debug(
+    exploding_report: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PHASE2_BENCH_DEBUG", raising=False)
+    assert main(["report", str(exploding_report)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "RuntimeError" in line and "figure engine broke" in line and "--debug" in line
+
+
+@pytest.mark.parametrize("how", ["flag before", "flag after", "env"])
+def test_debug_prints_the_traceback(
+    how: str, exploding_report: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PHASE2_BENCH_DEBUG", raising=False)
+    argv = {
+        "flag before": ["--debug", "report", str(exploding_report)],
+        "flag after": ["report", str(exploding_report), "--debug"],
+        "env": ["report", str(exploding_report)],
+    }[how]
+    if how == "env":
+        monkeypatch.setenv("PHASE2_BENCH_DEBUG", "1")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "Traceback (most recent call last)" in err and "_explode" in err
+    assert err.rstrip().splitlines()[-1].startswith("error: RuntimeError")
+
+
+def test_debug_shows_the_traceback_of_a_harness_error_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("PHASE2_BENCH_DEBUG", raising=False)
+    broken = BROKEN_RESULTS / "null.json"
+    assert main(["report", str(broken)]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert main(["--debug", "report", str(broken)]) == 2
+    assert "Traceback (most recent call last)" in capsys.readouterr().err
