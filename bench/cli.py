@@ -13,7 +13,14 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from bench.config import ENGINES, HarnessConfig
+from bench.config import (
+    ENGINES,
+    ENV_RUNS_DIR,
+    ENV_STATE_DIR,
+    HarnessConfig,
+    require_writable_dir,
+    runs_dir_from_env,
+)
 from bench.errors import HarnessError
 
 if TYPE_CHECKING:
@@ -55,8 +62,22 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--after-port", type=int, default=None, help="port for the embedded after server (default: free)")
 
 
+def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help=f"where run folders and `latest` live (env {ENV_RUNS_DIR}; default reports/runs)",
+    )
+
+
+# Commands that may create embedded servers, and those that write a run folder (checked before any work).
+WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile")
+WRITES_RUN_FOLDER = ("run", "bench", "gate")
+
+
 def config_from(args: argparse.Namespace) -> HarnessConfig:
-    return HarnessConfig.from_env(
+    config = HarnessConfig.from_env(
         engine=args.engine,
         pg_bin=args.pg_bin,
         state_dir=args.state_dir,
@@ -64,7 +85,14 @@ def config_from(args: argparse.Namespace) -> HarnessConfig:
         after_dsn=args.after_dsn,
         before_port=args.before_port,
         after_port=args.after_port,
+        runs_dir=getattr(args, "runs_dir", None),
     )
+    command = getattr(args, "command", None)
+    if command in WRITES_STATE_DIR and not config.external:
+        require_writable_dir(config.state_dir, "state directory", "--state-dir", ENV_STATE_DIR)
+    if command in WRITES_RUN_FOLDER and not getattr(args, "results", None):
+        require_writable_dir(config.runs_dir, "runs directory", "--runs-dir", ENV_RUNS_DIR)
+    return config
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -187,7 +215,22 @@ def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list
         raise SystemExit(0)
     if args.suites is None:
         return [s for s in default if s in SUITES]
-    return [s.strip() for s in args.suites.split(",") if s.strip()]
+    names = [s.strip() for s in args.suites.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise HarnessError(
+            f"--suites: unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'} "
+            "(`--suites list` describes them)"
+        )
+    return names
+
+
+def check_run_inputs(args: argparse.Namespace, default_suites: tuple[str, ...] = ()) -> None:
+    """Suite names and the targets file are refused before servers start and data loads, not after timing."""
+    from bench.verdicts import load_targets
+
+    suites_from(args, default_suites)
+    load_targets(args.targets)
 
 
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
@@ -283,6 +326,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.run import run_benchmark
     from bench.summary import format_suite_table, format_verdict_table
 
+    check_run_inputs(args)
     doc = run_benchmark(
         config_from(args),
         measure_settings_from(args),
@@ -333,6 +377,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
+    check_run_inputs(args, DEFAULT_SUITES)
     doc = _benchmark(args, "default", DEFAULT_SUITES)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
@@ -377,7 +422,6 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """A short benchmark (the ci preset) or an existing run, judged by bench/gate.py: 0 pass, 1 a check failed."""
-    from bench.config import RUNS_DIR
     from bench.gate import (
         evaluate,
         format_gate_table,
@@ -394,16 +438,18 @@ def cmd_gate(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if args.baseline_tolerance_pct is not None and not args.baseline_tolerance_pct >= 0:
         raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
-    baseline = load_results(args.baseline) if args.baseline else None
+    runs_dir = runs_dir_from_env(args.runs_dir)
+    baseline = load_results(args.baseline, runs_dir) if args.baseline else None
     if args.results:
         if args.preset or args.rows or args.select or args.suites:
             raise HarnessError("--results judges an existing run: --preset, --rows, -k and --suites apply to a new run")
-        path = resolve_run(args.results)
+        path = resolve_run(args.results, runs_dir)
         doc = load_results(path)
         run_dir = path.parent
     else:
+        suites_from(args)
         doc = _benchmark(args, "ci", ())
-        run_dir = RUNS_DIR / doc["run_id"]
+        run_dir = runs_dir / doc["run_id"]
     if not judged_against(doc, targets):
         print(f"note: the run was judged against other targets; its samples are judged again against {targets.path}")
     checks = evaluate(doc, targets, baseline, args.baseline_tolerance_pct)
@@ -418,7 +464,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench.report import write_report
     from bench.results import load_results, resolve_run
 
-    path = resolve_run(args.run)
+    path = resolve_run(args.run, runs_dir_from_env(args.runs_dir))
     for written in write_report(load_results(path), path.parent):
         print(written)
     return 0
@@ -428,7 +474,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from bench.compare import compare_runs, default_compare_dir
     from bench.results import load_results
 
-    doc_a, doc_b = load_results(args.run_a), load_results(args.run_b)
+    runs_dir = runs_dir_from_env(args.runs_dir)
+    doc_a, doc_b = load_results(args.run_a, runs_dir), load_results(args.run_b, runs_dir)
     for written in compare_runs(doc_a, doc_b, args.out or default_compare_dir(doc_a, doc_b), force=args.force):
         print(written)
     return 0
@@ -545,6 +592,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name in ("run", "bench", "gate"):
             add_measure_options(p)
+        if name in ("run", "bench", "gate", "report", "compare"):
+            add_runs_dir_option(p)
         if name == "gate":
             add_gate_options(p)
         if name == "report":

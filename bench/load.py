@@ -268,6 +268,9 @@ def _load_locked(
         return report
     for inst in targets:
         with inst.connect() as conn:
+            require_connection_room(conn, inst.role, workers)
+    for inst in targets:
+        with inst.connect() as conn:
             write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
     report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
@@ -276,6 +279,28 @@ def _load_locked(
     with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
         run_parallel([lambda inst=inst: _finish(inst, report, spec, key, bar) for inst in targets])  # type: ignore[misc]
     return report
+
+
+# Connections another client could still open: reserved slots are kept back (superuser_reserved_connections,
+# and reserved_connections from PostgreSQL 16), and every other client backend holds one.
+CONNECTION_ROOM_SQL = """
+SELECT current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int
+         + coalesce(current_setting('reserved_connections', true)::int, 0),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())
+"""
+
+
+def require_connection_room(conn: psycopg.Connection[Any], role: str, workers: int) -> None:
+    """Each worker is one COPY connection per instance: refuse a count the server would turn away mid-load."""
+    max_connections, reserved, in_use = conn.execute(CONNECTION_ROOM_SQL).fetchone()  # type: ignore[misc]
+    room = max_connections - reserved - in_use
+    if workers > room:
+        raise HarnessError(
+            f"--workers {workers} needs {workers} COPY connections to the {role} server, which accepts only {room} "
+            f"more (max_connections {max_connections}, {reserved} reserved, {in_use} in use): use --workers "
+            f"{max(room, 1)} or fewer, or raise max_connections"
+        )
 
 
 def run_parallel(jobs: list[Callable[[], None]]) -> None:

@@ -100,7 +100,7 @@ def prepared_run(
             if progress:
                 print("sampling parameters across selectivity ...", flush=True)
             samples = {c.name: sample_params(conns["before"], c, now, settings.seed, cache) for c in cases}
-            run_dir = run_dir or new_run_dir()
+            run_dir = run_dir or new_run_dir(config.runs_dir)
             (run_dir / "params.json").write_text(
                 json.dumps({k: [s.to_dict() for s in v] for k, v in samples.items()}, indent=1)
             )

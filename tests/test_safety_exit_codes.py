@@ -3,8 +3,11 @@ in one line, 130 interrupted), inputs are refused before any expensive work, and
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Callable
+import os
+import subprocess
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,9 @@ import pytest
 
 import bench.report
 from bench.cli import main
+from bench.config import HarnessConfig
+from bench.database import read_meta
+from bench.instances import open_instances
 
 DATA = Path(__file__).parent / "data"
 STORED = DATA / "results_ci_partitions.json"
@@ -183,3 +189,169 @@ def test_debug_shows_the_traceback_of_a_harness_error_too(
     assert "Traceback" not in capsys.readouterr().err
     assert main(["--debug", "report", str(broken)]) == 2
     assert "Traceback (most recent call last)" in capsys.readouterr().err
+
+
+# --- inputs refused before any expensive work ------------------------------------------------------------------
+
+
+@pytest.fixture
+def untouched_state_dir(state_dir_factory: Callable[[str], Path]) -> Iterator[Path]:
+    """An empty state directory that must still be empty after a refused command: no server was started."""
+    path = state_dir_factory("untouched")
+    yield path
+    assert list(path.iterdir()) == [], "a refused command started servers (or wrote) in the state directory"
+
+
+@pytest.fixture
+def no_dsn_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for variable in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN", "PHASE2_BENCH_STATE_DIR", "PHASE2_BENCH_RUNS_DIR"):
+        monkeypatch.delenv(variable, raising=False)
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize("command", ["run", "bench"])
+def test_an_unknown_suite_is_refused_before_any_server_starts(
+    command: str, untouched_state_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, "--state-dir", str(untouched_state_dir), "--runs-dir", str(tmp_path), "--engine", "postgres"]
+    assert main([*argv, "--suites", "compatibility,nosuch"]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "nosuch" in line and "compatibility" in line and "write_cost" in line  # the choices are listed
+
+
+TARGETS_WITH = {
+    "unknown case": ('cases = ["session_timeline", "session_timeline_latest"]', 'cases = ["session_timelime"]'),
+    "unknown metric": ('metric = "storage_overhead_pct"', 'metric = "storage_overhead_percent"'),
+    "bad TOML": ("[controls]", "[controls"),
+}
+
+
+def broken_targets(tmp_path: Path, problem: str) -> Path:
+    from bench.verdicts import DEFAULT_TARGETS_PATH
+
+    old, new = TARGETS_WITH[problem]
+    text = DEFAULT_TARGETS_PATH.read_text()
+    assert old in text
+    path = tmp_path / "targets.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize("problem", list(TARGETS_WITH))
+@pytest.mark.parametrize("command", ["run", "bench", "gate", "gate --results"])
+def test_a_broken_targets_file_is_refused_first_naming_file_key_and_choices(
+    command: str, problem: str, untouched_state_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    targets = broken_targets(tmp_path, problem)
+    if command == "gate --results":
+        argv = ["gate", "--results", str(STORED), "--junit", str(tmp_path / "junit.xml")]
+    else:
+        argv = [command, "--state-dir", str(untouched_state_dir), "--runs-dir", str(tmp_path / "runs")]
+    assert main([*argv, "--targets", str(targets)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(targets) in line
+    if problem == "unknown case":
+        assert "promises.session_timeline.cases" in line and "session_timelime" in line
+        assert "session_timeline_latest" in line and "control_last_24h" in line  # the valid choices
+    if problem == "unknown metric":
+        assert "promises.storage_overhead.metric" in line and "storage_overhead_percent" in line
+        assert "index_overhead_pct" in line
+    if problem == "bad TOML":
+        assert "line" in line
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize(
+    ("before", "problem"),
+    [
+        ("host=127.0.0.1 port", 'missing "="'),
+        ("postgresql://bench@127.0.0.1:notaport/db", "notaport"),
+        ("host=127.0.0.1 port=99999 dbname=x", "99999"),
+    ],
+)
+@pytest.mark.parametrize("command", ["status", "load", "run"])
+def test_an_unparsable_dsn_is_refused_up_front(
+    command: str, before: str, problem: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    after = "host=127.0.0.1 port=1 dbname=after"
+    assert main([command, "--before-dsn", before, "--after-dsn", after]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--before-dsn" in line and "PHASE2_BEFORE_DSN" in line and problem in line
+
+
+@contextlib.contextmanager
+def unwritable(path: Path) -> Iterator[None]:
+    """path cannot be written to, even by root (an immutable directory), until the block ends."""
+    path.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() == 0:
+        made = subprocess.run(["chattr", "+i", str(path)], capture_output=True, text=True)
+        if made.returncode != 0:
+            pytest.skip(f"cannot make {path} unwritable for root (chattr +i: {made.stderr.strip()})")
+        undo = ["chattr", "-i", str(path)]
+    else:
+        path.chmod(0o555)
+        undo = ["chmod", "755", str(path)]
+    try:
+        probe = path / "probe"
+        with pytest.raises(OSError):
+            probe.write_text("")
+        yield
+    finally:
+        subprocess.run(undo, check=True)
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize("command", ["up", "load", "run", "bench"])
+def test_an_unwritable_state_dir_is_named_with_its_fix(
+    command: str, state_dir_factory: Callable[[str], Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state_dir = state_dir_factory("readonly")
+    argv = [command, "--state-dir", str(state_dir), "--engine", "postgres"]
+    if command in ("run", "bench"):
+        argv += ["--runs-dir", str(tmp_path)]
+    with unwritable(state_dir):
+        assert main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(state_dir) in line and "PHASE2_BENCH_STATE_DIR" in line and "--state-dir" in line
+    assert list(state_dir.iterdir()) == []
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize("how", ["flag", "env"])
+@pytest.mark.parametrize("command", ["run", "bench", "gate"])
+def test_an_unwritable_runs_dir_is_refused_before_any_server_starts(
+    command: str,
+    how: str,
+    untouched_state_dir: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    runs = tmp_path / "runs"
+    argv = [command, "--state-dir", str(untouched_state_dir), "--engine", "postgres"]
+    if how == "flag":
+        argv += ["--runs-dir", str(runs)]
+    else:
+        monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(runs))
+    with unwritable(runs):
+        assert main(argv) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert str(runs) in line and "PHASE2_BENCH_RUNS_DIR" in line and "--runs-dir" in line
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+def test_workers_beyond_the_connection_limit_are_refused_before_loading(
+    fresh_harness_config: Callable[..., HarnessConfig], capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = fresh_harness_config()
+    with open_instances(config, keep_running=True) as pair, pair.before.connect() as conn:
+        limit = int(conn.execute("SHOW max_connections").fetchone()[0])  # type: ignore[index]
+    argv = ["load", "--state-dir", str(config.state_dir), "--pg-bin", str(config.pg_bin), "--engine", "postgres"]
+    assert main([*argv, "--preset", "ci", "--no-progress", "--workers", str(limit)]) == 2
+    line = one_error_line(capsys.readouterr().err)
+    assert "--workers" in line and "max_connections" in line and str(limit) in line
+    with open_instances(config) as pair:
+        for inst in pair:
+            with inst.connect() as conn:
+                assert read_meta(conn, "dataset") is None, "the load started before the worker count was checked"
