@@ -110,6 +110,8 @@ class LoadReport:
 
 def _friendly(e: BaseException, inst: Instance) -> HarnessError:
     text = str(e).strip()
+    if isinstance(e, HarnessError):
+        return e
     if "No space left on device" in text or "could not extend file" in text:
         return HarnessError(
             f"the {inst.role} server ran out of disk space during the load: {text}\nFree space on the disk that "
@@ -121,7 +123,16 @@ def _friendly(e: BaseException, inst: Instance) -> HarnessError:
             f"the {inst.role} server went away during the load: {text}\nCheck its log (python -m bench status); "
             "the partial load is marked incomplete and is redone by the next load."
         )
-    return HarnessError(f"loading the {inst.role} instance failed: {text}")
+    if not isinstance(e, psycopg.Error):
+        text = f"{type(e).__name__}: {text}"
+    return HarnessError(
+        f"loading the {inst.role} instance failed: {text}; the partial load is marked incomplete and is redone by "
+        "the next load"
+    )
+
+
+class _Stopped(Exception):
+    """Raised inside a COPY block to abort it (the server discards the rows) when the load is stopping."""
 
 
 def _stream(
@@ -139,15 +150,19 @@ def _stream(
             with inst.connect() as conn, conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
                 while True:
                     item = queues[inst.role].get()
-                    if item is _DONE or stop.is_set():
+                    if stop.is_set():
+                        raise _Stopped
+                    if item is _DONE:
                         break
                     rows, payload = item
                     copy.write(payload)
                     with lock:
                         bar.update(rows)
-        except (psycopg.Error, HarnessError) as e:
+        except _Stopped:
+            pass
+        except BaseException as e:  # whatever kills a consumer stops the producer, or it would wait forever
+            errors.append(_friendly(e, inst))
             stop.set()
-            errors.append(e if isinstance(e, HarnessError) else _friendly(e, inst))
 
     threads = [
         threading.Thread(target=consume, args=(t,), name=f"copy-{t.role}-{i}", daemon=True)
@@ -168,6 +183,9 @@ def _stream(
                 break
             for q in queues.values():
                 _put(q, item, stop)
+    except BaseException:
+        stop.set()  # an interrupt: the consumers abort their COPY instead of finishing what is queued
+        raise
     finally:
         for q in queues.values():
             for _ in range(workers):

@@ -7,17 +7,22 @@ import contextlib
 import json
 import os
 import subprocess
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import bench.load
 import bench.report
 from bench.cli import main
 from bench.config import HarnessConfig
 from bench.database import read_meta
-from bench.instances import open_instances
+from bench.errors import HarnessError
+from bench.instances import InstancePair, open_instances
+from bench.load import load_dataset, require_loaded
+from generators.shape import DatasetSpec, spec_from_args
 
 DATA = Path(__file__).parent / "data"
 STORED = DATA / "results_ci_partitions.json"
@@ -355,3 +360,40 @@ def test_workers_beyond_the_connection_limit_are_refused_before_loading(
         for inst in pair:
             with inst.connect() as conn:
                 assert read_meta(conn, "dataset") is None, "the load started before the worker count was checked"
+
+
+# --- the load never hangs on a dead COPY consumer ---------------------------------------------------------------
+
+
+def test_a_copy_consumer_dying_of_an_unexpected_error_ends_the_load_marked_incomplete(
+    scratch_pair: InstancePair, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = bench.load.generate_copy_chunks
+
+    def chunks_with_garbage(spec: DatasetSpec, batch_rows: int = 50_000) -> Iterator[tuple[int, Any]]:
+        for i, (rows, payload) in enumerate(real(spec, 500)):
+            yield rows, (object() if i == 2 else payload)  # copy.write raises TypeError on it
+
+    monkeypatch.setattr(bench.load, "generate_copy_chunks", chunks_with_garbage)
+    spec = spec_from_args(20_000, None, 11)
+    outcome: list[BaseException | None] = []
+
+    def load() -> None:
+        try:
+            load_dataset(scratch_pair, spec, progress=False)
+            outcome.append(None)
+        except BaseException as e:
+            outcome.append(e)
+
+    worker = threading.Thread(target=load, daemon=True)
+    worker.start()
+    worker.join(timeout=120)  # a hang detector, not a timing assertion: the load used to retry forever
+    assert not worker.is_alive(), "the load hung after a COPY consumer died"
+    (error,) = outcome
+    assert isinstance(error, HarnessError), repr(error)
+    assert "TypeError" in str(error) and ("before" in str(error) or "after" in str(error))
+    for inst in scratch_pair:
+        with inst.connect() as conn:
+            assert read_meta(conn, "dataset")["state"] == "loading"
+    with pytest.raises(HarnessError, match="incomplete load"):
+        require_loaded(scratch_pair, spec)
