@@ -386,6 +386,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     try:
         from bench.report import write_report
 
+        print("report: writing the figures, report.md and report.html ...", flush=True)
         paths = write_report(doc)
         print("report: " + ", ".join(str(p) for p in paths))
     except ImportError:

@@ -223,6 +223,7 @@ def _finish(
     with inst.connect() as conn:
         report.index_build_s[inst.role] = create_indexes_before(conn, step)
         if inst.role == "after":
+            print("load: applying the migration to after ...", flush=True)
             report.migration = apply_migration(conn, on_statement=step)
         t0 = time.perf_counter()
         conn.execute("VACUUM ANALYZE agent_events")
@@ -291,7 +292,9 @@ def _load_locked(
         with inst.connect() as conn:
             write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
+    print(f"load: COPY {spec.rows:,} rows into {', '.join(report.loaded)} ...", flush=True)
     report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
+    print("load: building indexes, the migration on after, VACUUM ANALYZE ...", flush=True)
     # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
     steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
     with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:

@@ -155,8 +155,7 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     sections: dict[str, Any] = {}
     suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
     for name in names:
-        if progress:
-            print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
+        print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
         started = time.perf_counter()
         try:
             sections[name] = load_suite(name)(suite_ctx)
@@ -231,6 +230,7 @@ def run_benchmark(
 ) -> dict[str, Any]:
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
+        print(f"timing the query cases{f' matching -k {select!r}' if select else ''} ...", flush=True)
         run_cases(ctx, select, verbose)
         sections = run_suites(ctx, config, suites, progress) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
