@@ -341,7 +341,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
+def _benchmark(
+    args: argparse.Namespace,
+    default_preset: str,
+    default_suites: tuple[str, ...],
+    before_publish: Callable[[dict[str, Any], Path], None] | None = None,
+) -> dict[str, Any]:
     """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
     from bench.instances import open_instances
     from bench.run import run_benchmark
@@ -362,6 +367,7 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
                 args.verbose,
                 progress=not args.no_progress,
                 suites=suites_from(args, default_suites),
+                before_publish=before_publish,
             )
         finally:
             if started_here and not config.external:
@@ -378,20 +384,26 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     started = time.perf_counter()
     check_run_inputs(args, DEFAULT_SUITES)
-    doc = _benchmark(args, "default", DEFAULT_SUITES)
+    written: list[Path] = []
+    doc = _benchmark(args, "default", DEFAULT_SUITES, lambda doc, run_dir: written.extend(_report_into(doc, run_dir)))
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
+    if written:
+        published = runs_dir_from_env(args.runs_dir) / doc["run_id"]
+        print("report: " + ", ".join(str(published / p.name) for p in written))
+    return 0
+
+
+def _report_into(doc: dict[str, Any], run_dir: Path) -> list[Path]:
+    """The report, written into the run folder before it is published (nothing without matplotlib)."""
     try:
         from bench.report import write_report
-
-        print("report: writing the figures, report.md and report.html ...", flush=True)
-        paths = write_report(doc)
-        print("report: " + ", ".join(str(p) for p in paths))
     except ImportError:
-        pass
-    return 0
+        return []
+    print("report: writing the figures, report.md and report.html ...", flush=True)
+    return write_report(doc, run_dir)
 
 
 def add_gate_options(parser: argparse.ArgumentParser) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,16 +35,53 @@ REQUIRED_KEYS = (
 )
 
 
+PARTIAL_SUFFIX = ".partial"
+
+
 def new_run_dir(base: Path = RUNS_DIR) -> Path:
+    """A new run folder under a temporary, hidden name (.<run_id>.partial); publish_run gives it its own name.
+
+    Until then neither `latest` nor a run id points at it, so an interrupted or failed run leaves nothing a
+    report, the gate or compare would pick up (and the run removes it on the way out).
+    """
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    path = base / run_id
-    suffix = 1
-    while path.exists():
+    candidate, suffix = run_id, 1
+    while (base / candidate).exists() or (base / f".{candidate}{PARTIAL_SUFFIX}").exists():
         suffix += 1
-        path = base / f"{run_id}-{suffix}"
+        candidate = f"{run_id}-{suffix}"
+    path = base / f".{candidate}{PARTIAL_SUFFIX}"
     (path / "cases").mkdir(parents=True)
     (path / "plans").mkdir()
     return path
+
+
+def run_id_of(run_dir: Path) -> str:
+    """The run id of a run folder, under its temporary name or its final one."""
+    name = run_dir.name
+    if name.startswith(".") and name.endswith(PARTIAL_SUFFIX):
+        return name[1 : -len(PARTIAL_SUFFIX)]
+    return name
+
+
+def publish_run(run_dir: Path) -> Path:
+    """Give a complete run folder its final name, then point `latest` at it; returns the final folder."""
+    if not (run_dir / RESULTS_FILE).is_file():
+        raise HarnessError(f"{run_dir} has no {RESULTS_FILE}: an incomplete run is never published")
+    final = run_dir.parent / run_id_of(run_dir)
+    if final != run_dir:
+        run_dir.rename(final)
+    latest = final.parent / "latest"
+    pointer = final.parent / ".latest.tmp"
+    pointer.unlink(missing_ok=True)
+    pointer.symlink_to(final.name)
+    os.replace(pointer, latest)  # `latest` always names a complete run, never a missing one
+    return final
+
+
+def discard_run(run_dir: Path) -> None:
+    """Remove an unpublished run folder (never a published one)."""
+    if run_dir.name.endswith(PARTIAL_SUFFIX):
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def validate(doc: Any, source: str = "results document") -> dict[str, Any]:
@@ -262,15 +300,12 @@ def _json_type(value: Any) -> str:
 
 
 def write_results(doc: dict[str, Any], run_dir: Path) -> Path:
+    """Write the results document into run_dir; publish_run then makes the run visible."""
     validate(doc)
     path = run_dir / RESULTS_FILE
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(doc, indent=1, default=str))
     os.replace(tmp, path)  # a half-written document is never left under the final name
-    latest = run_dir.parent / "latest"
-    if latest.is_symlink() or latest.exists():
-        latest.unlink()
-    latest.symlink_to(run_dir.name)
     return path
 
 

@@ -71,6 +71,8 @@ def test_results_document_round_trips(ci_run: dict[str, Any], tmp_path: Path) ->
     run_dir = tmp_path / ci_run["run_id"]
     run_dir.mkdir()
     results.write_results(ci_run, run_dir)
+    assert not (tmp_path / "latest").exists()  # written is not yet published
+    assert results.publish_run(run_dir) == run_dir
     loaded = results.load_results(run_dir)
     assert loaded == json.loads(json.dumps(ci_run, default=str))
     assert (tmp_path / "latest").resolve() == run_dir.resolve()

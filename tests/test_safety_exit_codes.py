@@ -397,3 +397,22 @@ def test_a_copy_consumer_dying_of_an_unexpected_error_ends_the_load_marked_incom
             assert read_meta(conn, "dataset")["state"] == "loading"
     with pytest.raises(HarnessError, match="incomplete load"):
         require_loaded(scratch_pair, spec)
+
+
+# --- a failed run leaves no half-written run folder ---------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("no_dsn_env")
+def test_a_failed_run_leaves_no_run_folder_and_keeps_latest(
+    loaded_pair: InstancePair, harness_config: HarnessConfig, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    runs = tmp_path / "runs"
+    (runs / "20200101T000000Z").mkdir(parents=True)
+    (runs / "20200101T000000Z" / "results.json").write_text(STORED.read_text())
+    (runs / "latest").symlink_to("20200101T000000Z")
+    argv = ["run", "--state-dir", str(harness_config.state_dir), "--pg-bin", str(harness_config.pg_bin)]
+    argv += ["--engine", "postgres", "--runs-dir", str(runs), "-k", "no_such_case", "--suites", ""]
+    assert main(argv) == 2  # sampled parameters and wrote params.json, then found no case to time
+    assert "no query case matches" in one_error_line(capsys.readouterr().err)
+    assert sorted(p.name for p in runs.iterdir()) == ["20200101T000000Z", "latest"]
+    assert os.readlink(runs / "latest") == "20200101T000000Z"
