@@ -6,7 +6,9 @@ interrupted leaves state "loading" behind, which `require_loaded` refuses to mea
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import queue
 import threading
@@ -212,15 +214,21 @@ def _put(q: queue.Queue[Any], item: Any, stop: threading.Event, force: bool = Fa
 
 
 def _finish(
-    inst: Instance, report: LoadReport, spec: DatasetSpec, key: dict[str, Any], bar: tqdm[Any] | None = None
+    inst: Instance,
+    report: LoadReport,
+    spec: DatasetSpec,
+    key: dict[str, Any],
+    canceller: StatementCanceller,
+    bar: tqdm[Any] | None = None,
 ) -> None:
     """Indexes (timed), the migration on `after`, VACUUM ANALYZE, row count check, then the fingerprint."""
 
     def step() -> None:
+        canceller.check()  # an interrupt between two statements stops here, not after all of them
         if bar is not None:
             bar.update(1)
 
-    with inst.connect() as conn:
+    with canceller.connect(inst) as conn:
         report.index_build_s[inst.role] = create_indexes_before(conn, step)
         if inst.role == "after":
             print("load: applying the migration to after ...", flush=True)
@@ -239,6 +247,7 @@ def _finish(
                 f"the {inst.role} instance holds {count:,} rows after the load, but {spec.rows:,} were generated; "
                 "it stays marked incomplete. Rerun the load (python -m bench load --force)."
             )
+        canceller.check()
         write_meta(
             conn,
             "dataset",
@@ -298,7 +307,7 @@ def _load_locked(
     # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
     steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
     with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
-        run_parallel([lambda inst=inst: _finish(inst, report, spec, key, bar) for inst in targets])  # type: ignore[misc]
+        run_parallel([functools.partial(_finish, inst, report, spec, key, bar=bar) for inst in targets])
     return report
 
 
@@ -324,11 +333,64 @@ def require_connection_room(conn: psycopg.Connection[Any], role: str, workers: i
         )
 
 
-def run_parallel(jobs: list[Callable[[], None]]) -> None:
-    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error."""
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for future in [pool.submit(job) for job in jobs]:
+class Cancelled(Exception):
+    """A run_parallel job stopped because the caller was interrupted or another job failed."""
+
+
+class StatementCanceller:
+    """The connections run_parallel's jobs work on, so an interrupt cancels their running statements (an index
+    build can take minutes) instead of waiting for every remaining one, and no job starts another."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._conns: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def connect(self, inst: Instance) -> Iterator[psycopg.Connection[Any]]:
+        with inst.connect() as conn:
+            with self._lock:
+                self._conns.append(conn)
+            try:
+                self.check()
+                yield conn
+            finally:
+                with self._lock:
+                    self._conns.remove(conn)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("cancelled: the run was interrupted or another instance failed")
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(psycopg.Error):
+                conn.cancel()
+
+
+def run_parallel(jobs: list[Callable[[StatementCanceller], None]]) -> None:
+    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error.
+
+    On an interrupt (or a job's failure) the other jobs' statements are cancelled and the error re-raised as
+    soon as they have stopped, so no job goes on to record its work as complete.
+    """
+    canceller = StatementCanceller()
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    futures = [pool.submit(job, canceller) for job in jobs]
+    try:
+        for future in futures:
             future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(f.done() for f in futures):
+            canceller.cancel()  # again each round: a job may have been between two statements
+            concurrent.futures.wait(futures, timeout=0.5)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[str, Any]:

@@ -4,14 +4,20 @@ in one line, 130 interrupted), inputs are refused before any expensive work, and
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
+import queue
+import signal
 import subprocess
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 import bench.load
@@ -20,8 +26,9 @@ from bench.cli import main
 from bench.config import HarnessConfig
 from bench.database import read_meta
 from bench.errors import HarnessError
-from bench.instances import InstancePair, open_instances
+from bench.instances import InstancePair, embedded_servers, open_instances, stop_embedded
 from bench.load import load_dataset, require_loaded
+from bench.pg_binaries import PgBinaries
 from generators.shape import DatasetSpec, spec_from_args
 
 DATA = Path(__file__).parent / "data"
@@ -416,3 +423,207 @@ def test_a_failed_run_leaves_no_run_folder_and_keeps_latest(
     assert "no query case matches" in one_error_line(capsys.readouterr().err)
     assert sorted(p.name for p in runs.iterdir()) == ["20200101T000000Z", "latest"]
     assert os.readlink(runs / "latest") == "20200101T000000Z"
+
+
+# --- SIGINT at each phase of `bench`: exit 130, no server left, nothing published or half-written ---------------
+
+REPO = Path(__file__).resolve().parent.parent
+PREVIOUS_RUN = "20200101T000000Z"  # a complete earlier run that `latest` points at; an interrupt must not move it
+QUICK_BENCH = ("--warmup", "1", "--min-rounds", "2", "--max-rounds", "3", "--budget", "0.05", "-k", "session_timeline")
+
+
+@dataclasses.dataclass
+class BenchState:
+    config: HarnessConfig
+    runs_dir: Path
+
+
+@pytest.fixture(scope="module")
+def bench_state(state_dir_factory: Callable[[str], Path], pg_binaries: PgBinaries) -> BenchState:
+    """A state dir holding the loaded ci dataset (servers stopped), and a runs dir with one earlier run."""
+    config = HarnessConfig(state_dir=state_dir_factory("interrupts"), engine="postgres", pg_bin=pg_binaries.bindir)
+    with open_instances(config) as pair:
+        load_dataset(pair, spec_from_args(None, "ci", None), progress=False)
+    runs_dir = state_dir_factory("interrupt-runs")
+    (runs_dir / PREVIOUS_RUN).mkdir()
+    (runs_dir / PREVIOUS_RUN / "results.json").write_text(STORED.read_text())
+    (runs_dir / "latest").symlink_to(PREVIOUS_RUN)
+    return BenchState(config, runs_dir)
+
+
+class BenchProcess:
+    """`python -m bench bench` in a subprocess, its stdout read line by line to find the phase it is in."""
+
+    def __init__(self, state: BenchState, *extra: str) -> None:
+        env = {k: v for k, v in os.environ.items() if k not in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN")}
+        env.update(PHASE2_BENCH_RUNS_DIR=str(state.runs_dir), PYTHONUNBUFFERED="1")
+        env.pop("PHASE2_BENCH_DEBUG", None)
+        config = state.config
+        argv = ["bench", "--preset", "ci", "--state-dir", str(config.state_dir), "--engine", "postgres"]
+        argv += ["--pg-bin", str(config.pg_bin), "--no-progress", *QUICK_BENCH, *extra]
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench", *argv],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: queue.Queue[str | None] = queue.Queue()
+        self.stdout: list[str] = []
+        self.stderr: list[str] = []
+        self.readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.stdout, True), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.stderr, False), daemon=True),
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def _read(self, stream: Any, into: list[str], announce: bool) -> None:
+        for line in stream:
+            into.append(line)
+            if announce:
+                self.lines.put(line)
+        if announce:
+            self.lines.put(None)
+
+    def wait_for(self, marker: str) -> None:
+        while True:
+            try:
+                line = self.lines.get(timeout=300)
+            except queue.Empty:
+                pytest.fail(f"no {marker!r} line within 300 s:\n{''.join(self.stdout)}")
+            if line is None:
+                pytest.fail(f"bench ended before {marker!r}:\n{''.join(self.stdout)}\n{''.join(self.stderr)}")
+            if line.startswith(marker):
+                return
+
+    def interrupt(self, sig: int = signal.SIGINT) -> None:
+        self.proc.send_signal(sig)
+
+    def finish(self) -> int:
+        try:
+            code = self.proc.wait(timeout=90)  # a hang detector: an interrupt that is not honoured never ends
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            pytest.fail(f"bench did not end after the interrupt:\n{''.join(self.stdout)}\n{''.join(self.stderr)}")
+        for reader in self.readers:
+            reader.join(timeout=10)
+        return code
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+@pytest.fixture
+def bench_process(bench_state: BenchState) -> Iterator[Callable[..., BenchProcess]]:
+    started: list[BenchProcess] = []
+
+    def start(*extra: str) -> BenchProcess:
+        started.append(BenchProcess(bench_state, *extra))
+        return started[-1]
+
+    yield start
+    for process in started:
+        process.close()
+    with contextlib.suppress(HarnessError):
+        stop_embedded(bench_state.config)
+
+
+def running_servers(config: HarnessConfig) -> list[str]:
+    return [s.name for s in embedded_servers(config) if s.running_pid_port()]
+
+
+def assert_interrupted_cleanly(process: BenchProcess, state: BenchState) -> None:
+    code = process.finish()
+    err = "".join(process.stderr)
+    assert code == 130, f"exit {code}\n{''.join(process.stdout)}\n{err}"
+    assert "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("interrupted"), err
+    assert running_servers(state.config) == [], "a server was left running"
+    assert sorted(p.name for p in state.runs_dir.iterdir()) == [PREVIOUS_RUN, "latest"], "a run folder was left"
+    assert os.readlink(state.runs_dir / "latest") == PREVIOUS_RUN
+
+
+def dataset_states(config: HarnessConfig) -> dict[str, str | None]:
+    with open_instances(config) as pair:
+        states = {}
+        for inst in pair:
+            with inst.connect() as conn:
+                meta = read_meta(conn, "dataset")
+                states[inst.role] = meta.get("state") if isinstance(meta, dict) else None
+    return states
+
+
+@contextlib.contextmanager
+def holding_lock(config: HarnessConfig, role: str, mode: str) -> Iterator[psycopg.Connection[Any]]:
+    """A transaction of the test's own holding `LOCK TABLE agent_events IN <mode> MODE` on an instance."""
+    server = next(s for s in embedded_servers(config) if s.name == role)
+    conn = psycopg.connect(server.dsn().replace("application_name=phase2-bench", "application_name=lock-holder"))
+    try:
+        conn.execute(f"LOCK TABLE agent_events IN {mode} MODE")
+        yield conn
+    finally:
+        with contextlib.suppress(psycopg.Error):  # the harness's cleanup stops the server under it
+            conn.close()
+
+
+def wait_until_blocked(config: HarnessConfig, role: str, statement: str) -> None:
+    """Until the harness's `statement` waits for the test's lock on `role`: the phase is pinned there."""
+    server = next(s for s in embedded_servers(config) if s.name == role)
+    with psycopg.connect(server.dsn().replace("phase2-bench", "observer"), autocommit=True) as conn:
+        for _ in range(600):
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'phase2-bench' "
+                "AND wait_event_type = 'Lock' AND query ILIKE %s",
+                [f"{statement}%"],
+            ).fetchone()
+            if row and row[0]:
+                return
+            time.sleep(0.1)
+    pytest.fail(f"the harness never waited on the test's lock with {statement} on {role}")
+
+
+@pytest.mark.slow
+def test_sigint_during_copy_leaves_the_load_incomplete(
+    bench_process: Callable[..., BenchProcess], bench_state: BenchState
+) -> None:
+    process = bench_process("--suites", "", "--force")
+    process.wait_for("load: COPY")
+    process.interrupt()
+    assert_interrupted_cleanly(process, bench_state)
+    assert dataset_states(bench_state.config) == {"before": "loading", "after": "loading"}
+
+
+@pytest.mark.slow
+def test_sigint_during_index_builds_cancels_them_and_never_marks_complete(
+    bench_process: Callable[..., BenchProcess], bench_state: BenchState
+) -> None:
+    process = bench_process("--suites", "", "--force")
+    process.wait_for("load: building indexes")
+    # Each instance's next index build waits behind the test's lock until the interrupt cancels it.
+    with (
+        holding_lock(bench_state.config, "before", "ACCESS EXCLUSIVE"),
+        holding_lock(bench_state.config, "after", "ACCESS EXCLUSIVE"),
+    ):
+        wait_until_blocked(bench_state.config, "before", "CREATE INDEX")
+        process.interrupt()
+        assert_interrupted_cleanly(process, bench_state)
+    assert dataset_states(bench_state.config) == {"before": "loading", "after": "loading"}
+
+
+@pytest.mark.slow
+def test_sigint_during_the_migration_cancels_it_and_never_marks_complete(
+    bench_process: Callable[..., BenchProcess], bench_state: BenchState
+) -> None:
+    process = bench_process("--suites", "", "--force")
+    process.wait_for("load: building indexes")
+    # ACCESS SHARE lets the index builds through but holds the migration's first DROP INDEX.
+    with holding_lock(bench_state.config, "after", "ACCESS SHARE"):
+        process.wait_for("load: applying the migration")
+        wait_until_blocked(bench_state.config, "after", "DROP INDEX")
+        process.interrupt()
+        assert_interrupted_cleanly(process, bench_state)
+    assert dataset_states(bench_state.config)["after"] == "loading"
