@@ -24,6 +24,7 @@ from bench.config import (
 from bench.errors import HarnessError
 
 if TYPE_CHECKING:
+    from bench import embedded
     from bench.instances import InstancePair
     from bench.measure import MeasureSettings
     from generators.shape import DatasetSpec
@@ -77,7 +78,17 @@ WRITES_RUN_FOLDER = ("run", "bench", "gate")
 
 
 def config_from(args: argparse.Namespace) -> HarnessConfig:
-    config = HarnessConfig.from_env(
+    config = _targets_of(args)
+    command = getattr(args, "command", None)
+    if command in WRITES_STATE_DIR and not config.external:
+        require_writable_dir(config.state_dir, "state directory", "--state-dir", ENV_STATE_DIR)
+    if command in WRITES_RUN_FOLDER and not getattr(args, "results", None):
+        require_writable_dir(config.runs_dir, "runs directory", "--runs-dir", ENV_RUNS_DIR)
+    return config
+
+
+def _targets_of(args: argparse.Namespace) -> HarnessConfig:
+    return HarnessConfig.from_env(
         engine=args.engine,
         pg_bin=args.pg_bin,
         state_dir=args.state_dir,
@@ -87,12 +98,6 @@ def config_from(args: argparse.Namespace) -> HarnessConfig:
         after_port=args.after_port,
         runs_dir=getattr(args, "runs_dir", None),
     )
-    command = getattr(args, "command", None)
-    if command in WRITES_STATE_DIR and not config.external:
-        require_writable_dir(config.state_dir, "state directory", "--state-dir", ENV_STATE_DIR)
-    if command in WRITES_RUN_FOLDER and not getattr(args, "results", None):
-        require_writable_dir(config.runs_dir, "runs directory", "--runs-dir", ENV_RUNS_DIR)
-    return config
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -621,13 +626,39 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
+
+
 def _interrupted(signum: int, frame: FrameType | None) -> None:
-    # Only the first SIGINT/SIGTERM unwinds: a second one would cut the cleanup short and leave a server running.
-    # SIG_IGN (unlike a Python handler) is inherited by the pg_ctl processes the cleanup runs, so they finish too.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    _defer_interrupts()
     print("\ninterrupted: cleaning up (further interrupts are ignored until that is done) ...", file=sys.stderr)
     raise KeyboardInterrupt
+
+
+def _defer_interrupts() -> None:
+    """Only the first SIGINT/SIGTERM unwinds: a second one would cut the cleanup short and leave a server running.
+
+    Later ones are blocked in this thread, and the pg_ctl processes the cleanup starts inherit the blocked mask,
+    so a Ctrl-C from the terminal cannot kill them half-way either. (Switching to SIG_IGN instead would make
+    Python report signals already pending as "ignored due to race condition".)
+    """
+    for sig in INTERRUPTS:
+        signal.signal(sig, _ignore)
+    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
+
+
+def _ignore(signum: int, frame: FrameType | None) -> None:
+    """Signals delivered to another thread while the cleanup runs end here."""
+
+
+def _during_interrupt(e: BaseException) -> bool:
+    """Whether e was raised while unwinding an interrupt (a cleanup step failing because of it)."""
+    context = e.__context__
+    while context is not None:
+        if isinstance(context, KeyboardInterrupt):
+            return True
+        context = context.__context__
+    return False
 
 
 def _unexpected(e: BaseException) -> str:
@@ -638,32 +669,80 @@ def _unexpected(e: BaseException) -> str:
     )
 
 
+def _embedded_servers_of(args: argparse.Namespace) -> list[embedded.EmbeddedServer] | None:
+    """The embedded servers a command works with; None for offline commands, DSN targets or unusable input
+    (the command itself then reports the input)."""
+    if not hasattr(args, "state_dir"):
+        return None
+    try:
+        config = _targets_of(args)
+        if config.external:
+            return None
+        from bench.instances import embedded_servers
+
+        return embedded_servers(config)
+    except Exception:
+        return None
+
+
+def _running(servers: list[embedded.EmbeddedServer] | None) -> set[str]:
+    try:
+        return {s.name for s in servers or [] if s.running_pid_port()}
+    except Exception:
+        return set()
+
+
+def _after_interrupt(servers: list[embedded.EmbeddedServer] | None, running_before: set[str]) -> str:
+    """Stop the servers this command started that still run (the interrupt may have cut its own cleanup
+    short), then say what is actually left running."""
+    kept, failed = [], []
+    for server in servers or []:
+        try:
+            if not server.running_pid_port():
+                continue
+            if server.name in running_before:
+                kept.append(server.name)
+            else:
+                server.stop()
+        except Exception as e:
+            failed.append(f"{server.name} ({e})")
+    if failed:
+        return (
+            f"interrupted: could not stop the server(s) this command started, they may still be running: "
+            f"{'; '.join(failed)}; stop them with `python -m bench down`"
+        )
+    left = f" ({', '.join(kept)} ran before it and still run)" if kept else ""
+    what = "no server this command started is left running" if servers else "nothing was left running"
+    return f"interrupted: {what}{left}; nothing half-done is kept (no run was published)"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     debug = bool(args.debug) or os.environ.get(ENV_DEBUG) == "1"
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        signal.signal(sig, _interrupted)
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPTS}
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:  # a caller that ignores SIGINT (nohup, a background job) keeps that
+            signal.signal(sig, _interrupted)
+    servers = _embedded_servers_of(args)
+    running_before = _running(servers)
+    interrupted = False
     try:
         return int(args.func(args))
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # also when the interrupt was re-raised by a library
-        print(
-            "interrupted: servers started by this command were stopped; nothing half-done is kept",
-            file=sys.stderr,
-        )
-        return EXIT_INTERRUPTED
-    except HarnessError as e:
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt) or _during_interrupt(e)
+        if not interrupted and not isinstance(e, Exception):
+            raise  # SystemExit from `--suites list`
         if debug:
             traceback.print_exc()
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_HARNESS_FAILED
-    except Exception as e:
-        if debug:
-            traceback.print_exc()
-        print(f"error: {_unexpected(e)}", file=sys.stderr)
+        if interrupted:
+            _defer_interrupts()  # also when a library re-raised the interrupt, not _interrupted
+            print(_after_interrupt(servers, running_before), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"error: {e if isinstance(e, HarnessError) else _unexpected(e)}", file=sys.stderr)
         return EXIT_HARNESS_FAILED
     finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+        # After an interrupt the process is on its way out with 130: a late signal must not kill it instead.
+        if not interrupted:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

@@ -167,6 +167,8 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
     if select:
         args += ["-k", select]
     code = pytest.main(args, plugins=[_ContextPlugin(ctx)])
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest caught the Ctrl-C (or SIGTERM) itself; the harness still exits 130
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise HarnessError(
             f"no query case matches -k {select!r}: case names are {', '.join(c.name for c in ctx.cases)}"

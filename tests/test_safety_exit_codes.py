@@ -587,6 +587,54 @@ def wait_until_blocked(config: HarnessConfig, role: str, statement: str) -> None
 
 
 @pytest.mark.slow
+def test_sigint_during_timing_exits_130(bench_process: Callable[..., BenchProcess], bench_state: BenchState) -> None:
+    process = bench_process("--suites", "")
+    process.wait_for("timing the query cases")
+    with holding_lock(bench_state.config, "before", "ACCESS EXCLUSIVE"):  # pins a timed query until the interrupt
+        wait_until_blocked(bench_state.config, "before", "")
+        process.interrupt()
+        assert_interrupted_cleanly(process, bench_state)
+    assert dataset_states(bench_state.config) == {"before": "complete", "after": "complete"}
+
+
+@pytest.mark.slow
+def test_sigint_during_a_suite_exits_130(bench_process: Callable[..., BenchProcess], bench_state: BenchState) -> None:
+    process = bench_process("--suites", "migration")  # works on scratch copies for several seconds
+    process.wait_for("suite migration")
+    process.interrupt()
+    assert_interrupted_cleanly(process, bench_state)
+
+
+@pytest.mark.slow
+def test_sigterm_while_the_report_is_written_publishes_nothing(
+    bench_process: Callable[..., BenchProcess], bench_state: BenchState
+) -> None:
+    process = bench_process("--suites", "")
+    process.wait_for("report: writing")
+    process.interrupt(signal.SIGTERM)
+    assert_interrupted_cleanly(process, bench_state)
+
+
+@pytest.mark.slow
+def test_interrupts_during_the_cleanup_leave_no_server_running(
+    bench_process: Callable[..., BenchProcess], bench_state: BenchState
+) -> None:
+    """A user hammering Ctrl-C: every signal after the first lands in the cleanup, which must still finish."""
+    process = bench_process("--suites", "")
+    process.wait_for("timing the query cases")
+    with holding_lock(bench_state.config, "before", "ACCESS EXCLUSIVE"):
+        wait_until_blocked(bench_state.config, "before", "")
+        while process.proc.poll() is None:
+            process.interrupt(signal.SIGINT)
+            time.sleep(0.02)
+            process.interrupt(signal.SIGTERM)
+            time.sleep(0.02)
+        assert_interrupted_cleanly(process, bench_state)
+    message = "".join(process.stderr).strip().splitlines()[-1]
+    assert "still running" not in message, message
+
+
+@pytest.mark.slow
 def test_sigint_during_copy_leaves_the_load_incomplete(
     bench_process: Callable[..., BenchProcess], bench_state: BenchState
 ) -> None:
