@@ -711,9 +711,10 @@ def _after_interrupt(servers: list[embedded.EmbeddedServer] | None, running_befo
             f"interrupted: could not stop the server(s) this command started, they may still be running: "
             f"{'; '.join(failed)}; stop them with `python -m bench down`"
         )
+    if servers is None:
+        return "interrupted: nothing half-done is kept (no run was published)"
     left = f" ({', '.join(kept)} ran before it and still run)" if kept else ""
-    what = "no server this command started is left running" if servers else "nothing was left running"
-    return f"interrupted: {what}{left}; nothing half-done is kept (no run was published)"
+    return f"interrupted: no server this command started is left running{left}; nothing half-done is kept"
 
 
 def main(argv: list[str] | None = None) -> int:
