@@ -43,10 +43,15 @@ def runs_dir_from_env(flag: Path | None = None) -> Path:
 
 
 def require_writable_dir(path: Path, what: str, flag: str, env: str) -> None:
-    """Create path if needed and write a file in it, so an unwritable folder is refused before any work."""
+    """Refuse an unwritable folder before any work: write a file into it, or into the nearest existing folder
+    above it when it does not exist yet (nothing is left behind; the command creates the folder itself)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=path, prefix=".phase2-bench-write-test-"):
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing, prefix=".phase2-bench-write-test-"):
             pass
     except OSError as e:
         raise HarnessError(
