@@ -10,7 +10,6 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from bench.config import (
@@ -22,6 +21,7 @@ from bench.config import (
     runs_dir_from_env,
 )
 from bench.errors import HarnessError
+from bench.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, during_interrupt, on_interrupt, running
 
 if TYPE_CHECKING:
     from bench import embedded
@@ -626,41 +626,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-INTERRUPTS = (signal.SIGINT, signal.SIGTERM)
-
-
-def _interrupted(signum: int, frame: FrameType | None) -> None:
-    _defer_interrupts()
-    print("\ninterrupted: cleaning up (further interrupts are ignored until that is done) ...", file=sys.stderr)
-    raise KeyboardInterrupt
-
-
-def _defer_interrupts() -> None:
-    """Only the first SIGINT/SIGTERM unwinds: a second one would cut the cleanup short and leave a server running.
-
-    Later ones are blocked in this thread, and the pg_ctl processes the cleanup starts inherit the blocked mask,
-    so a Ctrl-C from the terminal cannot kill them half-way either. (Switching to SIG_IGN instead would make
-    Python report signals already pending as "ignored due to race condition".)
-    """
-    for sig in INTERRUPTS:
-        signal.signal(sig, _ignore)
-    signal.pthread_sigmask(signal.SIG_BLOCK, INTERRUPTS)
-
-
-def _ignore(signum: int, frame: FrameType | None) -> None:
-    """Signals delivered to another thread while the cleanup runs end here."""
-
-
-def _during_interrupt(e: BaseException) -> bool:
-    """Whether e was raised while unwinding an interrupt (a cleanup step failing because of it)."""
-    context = e.__context__
-    while context is not None:
-        if isinstance(context, KeyboardInterrupt):
-            return True
-        context = context.__context__
-    return False
-
-
 def _unexpected(e: BaseException) -> str:
     first_line = (str(e).strip().splitlines() or [""])[0]
     return (
@@ -685,38 +650,6 @@ def _embedded_servers_of(args: argparse.Namespace) -> list[embedded.EmbeddedServ
         return None
 
 
-def _running(servers: list[embedded.EmbeddedServer] | None) -> set[str]:
-    try:
-        return {s.name for s in servers or [] if s.running_pid_port()}
-    except Exception:
-        return set()
-
-
-def _after_interrupt(servers: list[embedded.EmbeddedServer] | None, running_before: set[str]) -> str:
-    """Stop the servers this command started that still run (the interrupt may have cut its own cleanup
-    short), then say what is actually left running."""
-    kept, failed = [], []
-    for server in servers or []:
-        try:
-            if not server.running_pid_port():
-                continue
-            if server.name in running_before:
-                kept.append(server.name)
-            else:
-                server.stop()
-        except Exception as e:
-            failed.append(f"{server.name} ({e})")
-    if failed:
-        return (
-            f"interrupted: could not stop the server(s) this command started, they may still be running: "
-            f"{'; '.join(failed)}; stop them with `python -m bench down`"
-        )
-    if servers is None:
-        return "interrupted: nothing half-done is kept (no run was published)"
-    left = f" ({', '.join(kept)} ran before it and still run)" if kept else ""
-    return f"interrupted: no server this command started is left running{left}; nothing half-done is kept"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -724,21 +657,21 @@ def main(argv: list[str] | None = None) -> int:
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPTS}
     for sig, handler in previous.items():
         if handler is not signal.SIG_IGN:  # a caller that ignores SIGINT (nohup, a background job) keeps that
-            signal.signal(sig, _interrupted)
+            signal.signal(sig, on_interrupt)
     servers = _embedded_servers_of(args)
-    running_before = _running(servers)
+    running_before = running(servers)
     interrupted = False
     try:
         return int(args.func(args))
     except BaseException as e:
-        interrupted = isinstance(e, KeyboardInterrupt) or _during_interrupt(e)
+        interrupted = isinstance(e, KeyboardInterrupt) or during_interrupt(e)
         if not interrupted and not isinstance(e, Exception):
             raise  # SystemExit from `--suites list`
         if debug:
             traceback.print_exc()
         if interrupted:
-            _defer_interrupts()  # also when a library re-raised the interrupt, not _interrupted
-            print(_after_interrupt(servers, running_before), file=sys.stderr)
+            defer_interrupts()  # also when a library re-raised the interrupt, not on_interrupt
+            print(after_interrupt(servers, running_before), file=sys.stderr)
             return EXIT_INTERRUPTED
         print(f"error: {e if isinstance(e, HarnessError) else _unexpected(e)}", file=sys.stderr)
         return EXIT_HARNESS_FAILED
