@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import HarnessError
@@ -15,6 +16,7 @@ RUNS_DIR = REPO_ROOT / "reports" / "runs"
 ENGINES = ("auto", "timescaledb", "postgres")
 
 ENV_STATE_DIR = "PHASE2_BENCH_STATE_DIR"
+ENV_RUNS_DIR = "PHASE2_BENCH_RUNS_DIR"
 ENV_PG_BIN = "PHASE2_BENCH_PG_BIN"
 ENV_ENGINE = "PHASE2_BENCH_ENGINE"
 ENV_BEFORE_DSN = "PHASE2_BEFORE_DSN"
@@ -33,6 +35,49 @@ def default_state_dir() -> Path:
     return REPO_ROOT / ".bench"
 
 
+def runs_dir_from_env(flag: Path | None = None) -> Path:
+    """Where run folders go: the flag, else PHASE2_BENCH_RUNS_DIR, else reports/runs in the checkout."""
+    if flag is not None:
+        return Path(flag)
+    return Path(os.environ[ENV_RUNS_DIR]) if os.environ.get(ENV_RUNS_DIR) else RUNS_DIR
+
+
+def require_writable_dir(path: Path, what: str, flag: str, env: str) -> None:
+    """Refuse an unwritable folder before any work: write a file into it, or into the nearest existing folder
+    above it when it does not exist yet (nothing is left behind; the command creates the folder itself)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing, prefix=".phase2-bench-write-test-"):
+            pass
+    except OSError as e:
+        raise HarnessError(
+            f"the {what} {path} is not writable ({e.strerror or e}): make it writable, or choose another with "
+            f"{flag} or {env}"
+        ) from None
+
+
+def dsn_problem(dsn: str) -> str | None:
+    """Why libpq could not use this connection string, or None; checked before anything connects."""
+    from psycopg import ProgrammingError  # imported here: reporting code imports this module, never a driver
+    from psycopg.conninfo import conninfo_to_dict
+
+    if not dsn.strip():
+        return "it is empty"
+    try:
+        parts = conninfo_to_dict(dsn)
+    except ProgrammingError as e:
+        return str(e).strip()
+    for port in str(parts.get("port") or "").split(","):
+        port = port.strip()
+        if port and not (port.isdigit() and 1 <= int(port) <= 65535):
+            return f"port {port!r} is not a port number (1-65535)"
+    return None
+
+
 @dataclass(frozen=True)
 class HarnessConfig:
     state_dir: Path
@@ -42,6 +87,7 @@ class HarnessConfig:
     after_dsn: str | None = None
     before_port: int | None = None
     after_port: int | None = None
+    runs_dir: Path = field(default=RUNS_DIR)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -53,6 +99,13 @@ class HarnessConfig:
                 "give both --before-dsn and --after-dsn (or both PHASE2_BEFORE_DSN and PHASE2_AFTER_DSN), "
                 "or neither to use the embedded instances"
             )
+        for role, dsn in (("before", self.before_dsn), ("after", self.after_dsn)):
+            problem = dsn_problem(dsn) if dsn is not None else None
+            if problem:
+                raise HarnessError(
+                    f"the {role} DSN (--{role}-dsn or PHASE2_{role.upper()}_DSN) cannot be parsed: {problem}; "
+                    f"write it as 'host=HOST port=5432 dbname=DB user=USER' or postgresql://USER@HOST:5432/DB"
+                )
         if self.before_dsn is not None and self.before_dsn == self.after_dsn:
             raise HarnessError("--before-dsn and --after-dsn point at the same database: give two databases")
         for port in (self.before_port, self.after_port):
@@ -77,6 +130,7 @@ class HarnessConfig:
             "pg_bin": Path(os.environ[ENV_PG_BIN]) if os.environ.get(ENV_PG_BIN) else None,
             "before_dsn": os.environ.get(ENV_BEFORE_DSN) or None,
             "after_dsn": os.environ.get(ENV_AFTER_DSN) or None,
+            "runs_dir": runs_dir_from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

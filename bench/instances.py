@@ -151,20 +151,23 @@ def _open_embedded(
     restart: bool,
 ) -> InstancePair:
     ports = {"before": config.before_port, "after": config.after_port}
+    # Preloaded whenever installed, whatever the engine: a database that once held a hypertable keeps the
+    # extension, and without the library no DDL at all runs there (switching engines would fail).
+    preload = servers[0].binaries.has_timescaledb
     for server in servers:
         server.init()
         live = server.running_pid_port()
-        if live and engine.is_timescaledb and restart and not server.recorded().get("timescaledb_preloaded"):
+        if live and preload and restart and not server.recorded().get("timescaledb_preloaded"):
             if not use.alone():
                 raise HarnessError(
                     f"the {server.name} server runs without TimescaleDB preloaded, and another phase2-bench process "
                     f"({use.other_users()}) uses it, so it is not restarted under that process: wait for it to "
-                    "finish, or pass --engine postgres"
+                    "finish, then run this command again"
                 )
             server.stop()  # restart with TimescaleDB preloaded
             live = None
         if not live:
-            server.start(engine.is_timescaledb, ports[server.name])
+            server.start(preload, ports[server.name])
             started.append(server)
         _create_database(server)
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)

@@ -4,6 +4,7 @@ that merely owns its database can run a benchmark, and switching engines on load
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -19,7 +20,6 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
 
-import bench.run
 from bench import results
 from bench.cli import main
 from bench.config import REPO_ROOT, SCHEMA_DIR
@@ -374,10 +374,10 @@ def _cli_in_process(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tupl
 def runs_in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Run folders of these tests go to a temporary directory, not reports/runs."""
     runs = tmp_path / "runs"
-    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(runs))
     for name in list(os.environ):
         if name.startswith("PHASE2_"):
             monkeypatch.delenv(name)
+    monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(runs))
     return runs
 
 
@@ -435,3 +435,33 @@ def test_switching_engines_on_loaded_data_ends_cleanly(external_server: External
     assert reload.returncode == 0, reload.stderr
     for db in (before, after):
         assert relkind(server, db, "public.agent_events") == "p", "not reloaded as daily partitions"
+
+
+@pytest.mark.timescaledb
+@pytest.mark.slow
+def test_embedded_servers_switch_from_a_hypertable_to_partitions_and_back(
+    timescaledb_bin: Path, state_dir_factory: Callable[[str], Path], tmp_path: Path
+) -> None:
+    """A database that once held a hypertable keeps the extension: the servers preload TimescaleDB whenever it is
+    installed, so a partitions load still runs there (and drops the extension), and the way back works too."""
+    state = state_dir_factory("engine-switch")
+    common = ["--pg-bin", str(timescaledb_bin), "--state-dir", str(state)]
+    try:
+        for engine, kind in (("timescaledb", "hypertable"), ("postgres", "partitioned"), ("timescaledb", "hypertable")):
+            load = bench_cli("load", "--preset", "ci", "--engine", engine, "--no-progress", *common)
+            assert load.returncode == 0, load.stderr
+            status = bench_cli("up", *common)
+            assert status.returncode == 0, status.stderr
+            listed = bench_cli("status", "--json", *common)
+            assert listed.returncode == 0, listed.stderr
+            for entry in json.loads(listed.stdout):
+                assert entry["table"]["kind"] == kind, entry
+                if engine == "postgres":
+                    assert entry["timescaledb_version"] is None, "the partitions engine left the extension behind"
+            refused = bench_cli("run", "--engine", "postgres" if engine == "timescaledb" else "timescaledb", *common,
+                                "--runs-dir", str(tmp_path), *QUICK_RUN)  # fmt: skip
+            assert refused.returncode == 2, refused.stderr
+            assert f"--engine {engine}" in refused.stderr or "load" in refused.stderr, refused.stderr
+            assert bench_cli("down", *common).returncode == 0
+    finally:
+        bench_cli("down", *common)

@@ -31,7 +31,6 @@ from test_instances import (
 )
 
 import bench.run
-from bench import results
 from bench.cli import _benchmark, build_parser
 from bench.config import REPO_ROOT, HarnessConfig
 from bench.database import MARKER_TABLE, table_exists
@@ -282,14 +281,14 @@ from pathlib import Path
 from bench.config import HarnessConfig
 from bench.instances import open_instances
 
-state_dir, pg_bin, mode = sys.argv[1:4]
-config = HarnessConfig(state_dir=Path(state_dir), engine="postgres", pg_bin=Path(pg_bin))
+state_dir, pg_bin, mode, runs_dir = sys.argv[1:5]
+config = HarnessConfig(state_dir=Path(state_dir), engine="postgres", pg_bin=Path(pg_bin), runs_dir=Path(runs_dir))
 if mode == "measure":
     from bench.measure import MeasureSettings
     from bench.run import prepared_run
 
     settings = MeasureSettings()
-    with tempfile.TemporaryDirectory() as tmp, prepared_run(config, settings, run_dir=Path(tmp), progress=False) as ctx:
+    with prepared_run(config, settings, progress=False) as ctx:
         print("ready", ",".join(ctx.pair.started), flush=True)
         sys.stdin.readline()
         for conn in ctx.conns.values():
@@ -313,7 +312,15 @@ class Holder:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PHASE2_")}
         self.log = log
         self.process = subprocess.Popen(
-            [sys.executable, "-c", HOLDER, str(config.state_dir), str(config.pg_bin), mode],
+            [
+                sys.executable,
+                "-c",
+                HOLDER,
+                str(config.state_dir),
+                str(config.pg_bin),
+                mode,
+                str(log.with_suffix(".runs")),
+            ],
             cwd=REPO_ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -405,7 +412,7 @@ def test_a_second_measurement_or_load_is_refused_while_one_runs(
     measuring = holders(config, "measure")
     assert measuring.started == list(ROLES)
     pids = postmaster_pids(config)
-    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(tmp_path / "runs"))
+    monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(tmp_path / "runs"))
 
     code, _, err = run_cli(["run", *QUICK_RUN, *cli_options(config)], capsys)
     assert code == 2, "a second measurement ran while another one was timing queries"
@@ -483,7 +490,7 @@ def test_bench_leaves_running_the_servers_another_process_uses(
         return measure(*args, **kwargs)
 
     monkeypatch.setattr(bench.run, "run_benchmark", measure_after_another_process_joined)
-    monkeypatch.setattr(bench.run, "new_run_dir", lambda: results.new_run_dir(tmp_path / "runs"))
+    monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(tmp_path / "runs"))
     args = build_parser().parse_args(["bench", "--rows", "2000", "--no-progress", *QUICK_RUN, *cli_options(config)])
     doc = _benchmark(args, "ci", ())
     assert doc["dataset"]["rows"] == 2000
@@ -572,12 +579,13 @@ def test_status_and_a_user_keep_a_running_server_without_timescaledb_as_it_is(
     holders: Callable[[HarnessConfig, str], Holder],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    """With TimescaleDB installed, engine `auto` wants it preloaded; servers started with --engine postgres are
-    neither restarted by `status` nor under another harness process that uses them."""
-    config = fresh_harness_config(pg_bin=timescaledb_bin)
-    user = holders(config, "use")  # starts both with --engine postgres and keeps using them
+    """Servers running without TimescaleDB preloaded (started before it was installed: here, by binaries
+    without it) are restarted with it for a command that wants it, but neither by `status` nor under another
+    harness process that uses them."""
+    config = fresh_harness_config()  # binaries without TimescaleDB
+    user = holders(config, "use")  # starts both and keeps using them
     pids, started = postmaster_pids(config), postmaster_start_times(config)
-    auto = cli_options(config, engine="auto")
+    auto = ["--engine", "auto", "--pg-bin", str(timescaledb_bin), "--state-dir", str(config.state_dir)]
 
     code, out, err = run_cli(["status", "--json", *auto], capsys)
     assert code == 0, err

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from bench.cases import QUERIES_DIR
 from bench.database import AGENT_EVENTS, ensure_marked
 from bench.errors import HarnessError
 from bench.instances import Engine, Instance, InstancePair
-from bench.load import run_parallel
+from bench.load import StatementCanceller, run_parallel
 from bench.schema import apply_migration, create_indexes_before, create_table
 from generators.copy_format import COLUMNS, encode_copy_text
 from generators.events import EventBatch, generate_batches
@@ -133,14 +134,14 @@ def build_copies(
         for conn in conns:
             conn.close()
 
-    def finish(target: Instance, with_migration: bool) -> None:
-        with target.connect() as conn:
-            create_indexes_before(conn)
+    def finish(target: Instance, with_migration: bool, canceller: StatementCanceller) -> None:
+        with canceller.connect(target) as conn:
+            create_indexes_before(conn, canceller.check)
             if with_migration:
-                apply_migration(conn)
+                apply_migration(conn, on_statement=canceller.check)
             conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
 
-    run_parallel([lambda t=t, m=m: finish(t, m) for t, m in zip(targets, migrate, strict=True)])  # type: ignore[misc]
+    run_parallel([functools.partial(finish, t, m) for t, m in zip(targets, migrate, strict=True)])
     return {"rows": rows, "engine": engine.name}
 
 
