@@ -4,22 +4,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from bench.core.config import ENGINES, HarnessConfig
+from bench.core.config import (
+    ENGINES,
+    ENV_RUNS_DIR,
+    ENV_STATE_DIR,
+    HarnessConfig,
+    require_writable_dir,
+    runs_dir_from_env,
+)
 from bench.core.errors import HarnessError
+from bench.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, during_interrupt, on_interrupt, running
 
 if TYPE_CHECKING:
+    from bench.db import embedded
     from bench.db.instances import InstancePair
     from bench.measure.timing import MeasureSettings
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
+EXIT_INTERRUPTED = 130
+ENV_DEBUG = "PHASE2_BENCH_DEBUG"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
 DEFAULT_SUITES = ("compatibility", "write_cost", "migration", "compression")
 
@@ -51,8 +63,34 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--after-port", type=int, default=None, help="port for the embedded after server (default: free)")
 
 
+def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        default=None,
+        help=f"where run folders and `latest` live (env {ENV_RUNS_DIR}; default reports/runs)",
+    )
+
+
+# Commands that may create embedded servers, and those that write a run folder (checked before any work).
+WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile")
+WRITES_RUN_FOLDER = ("run", "bench", "gate")
+
+
 def config_from(args: argparse.Namespace) -> HarnessConfig:
-    return HarnessConfig.from_env(
+    config = _targets_of(args)
+    command = getattr(args, "command", None)
+    if command in WRITES_STATE_DIR and not config.external:
+        require_writable_dir(config.state_dir, "state directory", "--state-dir", ENV_STATE_DIR)
+    if command in WRITES_RUN_FOLDER and not getattr(args, "results", None):
+        require_writable_dir(config.runs_dir, "runs directory", "--runs-dir", ENV_RUNS_DIR)
+    return config
+
+
+def _targets_of(args: argparse.Namespace) -> HarnessConfig:
+    from bench.db.database import check_dsn_syntax
+
+    config = HarnessConfig.from_env(
         engine=args.engine,
         pg_bin=args.pg_bin,
         state_dir=args.state_dir,
@@ -60,7 +98,10 @@ def config_from(args: argparse.Namespace) -> HarnessConfig:
         after_dsn=args.after_dsn,
         before_port=args.before_port,
         after_port=args.after_port,
+        runs_dir=getattr(args, "runs_dir", None),
     )
+    check_dsn_syntax(config)
+    return config
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -70,20 +111,25 @@ def cmd_up(args: argparse.Namespace) -> int:
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
         print(format_status(instance_status(pair)))
+        print(f"\nengine for new loads: {pair.engine.label}")
         if not config.external:
             print(f"\nEmbedded servers running (state in {config.state_dir}); stop them with `python -m bench down`.")
     return 0
 
 
 def cmd_down(args: argparse.Namespace) -> int:
-    from bench.db.instances import stop_embedded
+    from bench.db.instances import embedded_servers, stop_embedded
 
     config = config_from(args)
     if config.external:
         print("external servers (--before-dsn/--after-dsn) are not managed by the harness: nothing to stop")
         return 0
+    stale = [(s.name, s.inspect_pid_file().stale) for s in embedded_servers(config)]
     stopped = stop_embedded(config)
     print(f"stopped: {', '.join(stopped)}" if stopped else "no embedded server was running")
+    for name, why in stale:
+        if why:
+            print(f"{name}: {why}; nothing was signalled")
     return 0
 
 
@@ -91,18 +137,20 @@ def cmd_clean(args: argparse.Namespace) -> int:
     """Stop the embedded servers and delete their data directories (only folders the harness created)."""
     import shutil
 
-    from bench.db.instances import embedded_servers, stop_embedded
+    from bench.db.instances import sole_use
 
     config = config_from(args)
     if config.external:
         print("external servers are not managed by the harness: nothing to clean")
         return 0
-    stop_embedded(config)
     removed = []
-    for server in embedded_servers(config):
-        if server.root.exists() and (server.state_file.exists() or server.initialized):
-            shutil.rmtree(server.root)
-            removed.append(str(server.root))
+    with sole_use(config) as (servers, use):
+        for server in servers:
+            server.stop()
+            if server.root.exists() and (server.state_file.exists() or server.initialized):
+                shutil.rmtree(server.root)
+                removed.append(str(server.root))
+        use.remove_files()
     if config.state_dir.exists() and not any(config.state_dir.iterdir()):
         config.state_dir.rmdir()
     print("removed: " + ", ".join(removed) if removed else f"nothing to remove in {config.state_dir}")
@@ -110,20 +158,16 @@ def cmd_clean(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from bench.db.embedded import EmbeddedServer
-    from bench.db.instances import embedded_servers, open_instances
+    """Read-only: reports what runs and what the databases hold; starts, stops and marks nothing."""
+    from bench.db.instances import running_instances
     from bench.db.status import format_status, instance_status
 
-    config = config_from(args)
-    if not config.external:
-        servers: list[EmbeddedServer] = embedded_servers(config)
-        down = [s.name for s in servers if not s.running_pid_port()]
-        if down:
-            print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
-            return 1
-    with open_instances(config) as pair:
-        statuses = instance_status(pair)
-        print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
+    instances, down = running_instances(config_from(args))
+    if down:
+        print(f"embedded instances not running: {', '.join(down)} (start them with `python -m bench up`)")
+        return 1
+    statuses = instance_status(instances)
+    print(json.dumps(statuses, indent=2, default=str) if args.json else format_status(statuses))
     return 0 if all(s.get("healthy") for s in statuses) else 1
 
 
@@ -183,7 +227,22 @@ def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list
         raise SystemExit(0)
     if args.suites is None:
         return [s for s in default if s in SUITES]
-    return [s.strip() for s in args.suites.split(",") if s.strip()]
+    names = [s.strip() for s in args.suites.split(",") if s.strip()]
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        raise HarnessError(
+            f"--suites: unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'} "
+            "(`--suites list` describes them)"
+        )
+    return names
+
+
+def check_run_inputs(args: argparse.Namespace, default_suites: tuple[str, ...] = ()) -> None:
+    """Suite names and the targets file are refused before servers start and data loads, not after timing."""
+    from bench.judge.verdicts import load_targets
+
+    suites_from(args, default_suites)
+    load_targets(args.targets)
 
 
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:
@@ -279,6 +338,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from bench.measure.run import run_benchmark
     from bench.report.summary import format_suite_table, format_verdict_table
 
+    check_run_inputs(args)
     doc = run_benchmark(
         config_from(args),
         measure_settings_from(args),
@@ -293,33 +353,39 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tuple[str, ...]) -> dict[str, Any]:
-    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after."""
+def _benchmark(
+    args: argparse.Namespace,
+    default_preset: str,
+    default_suites: tuple[str, ...],
+    before_publish: Callable[[dict[str, Any], Path], None] | None = None,
+) -> dict[str, Any]:
+    """instances -> load -> suites -> storage -> verdicts; embedded servers started here are stopped after
+    (unless another harness process is using them)."""
+    import contextlib
+
+    from bench.db.database import harness_lock
     from bench.db.instances import open_instances
     from bench.measure.run import run_benchmark
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
     config = config_from(args)
-    with open_instances(config, keep_running=True) as pair:
-        started_here = list(pair.started)
-        try:
-            load_report = _load(args, pair, spec)
-            return run_benchmark(
-                config,
-                settings,
-                args.targets,
-                args.select,
-                load_report,
-                args.verbose,
-                progress=not args.no_progress,
-                suites=suites_from(args, default_suites),
-            )
-        finally:
-            if started_here and not config.external:
-                from bench.db.instances import stop_embedded
-
-                stop_embedded(config)
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        # From the load to the last suite: no other load or measurement can slip in between.
+        for inst in pair:
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        load_report = _load(args, pair, spec)
+        return run_benchmark(
+            config,
+            settings,
+            args.targets,
+            args.select,
+            load_report,
+            args.verbose,
+            progress=not args.no_progress,
+            suites=suites_from(args, default_suites),
+            before_publish=before_publish,
+        )
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -329,19 +395,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
-    doc = _benchmark(args, "default", DEFAULT_SUITES)
+    check_run_inputs(args, DEFAULT_SUITES)
+    written: list[Path] = []
+    doc = _benchmark(args, "default", DEFAULT_SUITES, lambda doc, run_dir: written.extend(_report_into(doc, run_dir)))
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
+    if written:
+        published = runs_dir_from_env(args.runs_dir) / doc["run_id"]
+        print("report: " + ", ".join(str(published / p.name) for p in written))
+    return 0
+
+
+def _report_into(doc: dict[str, Any], run_dir: Path) -> list[Path]:
+    """The report, written into the run folder before it is published (nothing without matplotlib)."""
     try:
         from bench.report.document import write_report
-
-        paths = write_report(doc)
-        print("report: " + ", ".join(str(p) for p in paths))
     except ImportError:
-        pass
-    return 0
+        return []
+    print("report: writing the figures, report.md and report.html ...", flush=True)
+    return write_report(doc, run_dir)
 
 
 def add_gate_options(parser: argparse.ArgumentParser) -> None:
@@ -373,7 +447,6 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
 
 def cmd_gate(args: argparse.Namespace) -> int:
     """A short benchmark (the ci preset) or an existing run, judged by bench/gate.py: 0 pass, 1 a check failed."""
-    from bench.core.config import RUNS_DIR
     from bench.core.results import load_results, resolve_run
     from bench.judge.gate import (
         evaluate,
@@ -390,16 +463,18 @@ def cmd_gate(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     if args.baseline_tolerance_pct is not None and not args.baseline_tolerance_pct >= 0:
         raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
-    baseline = load_results(args.baseline) if args.baseline else None
+    runs_dir = runs_dir_from_env(args.runs_dir)
+    baseline = load_results(args.baseline, runs_dir) if args.baseline else None
     if args.results:
         if args.preset or args.rows or args.select or args.suites:
             raise HarnessError("--results judges an existing run: --preset, --rows, -k and --suites apply to a new run")
-        path = resolve_run(args.results)
+        path = resolve_run(args.results, runs_dir)
         doc = load_results(path)
         run_dir = path.parent
     else:
+        suites_from(args)
         doc = _benchmark(args, "ci", ())
-        run_dir = RUNS_DIR / doc["run_id"]
+        run_dir = runs_dir / doc["run_id"]
     if not judged_against(doc, targets):
         print(f"note: the run was judged against other targets; its samples are judged again against {targets.path}")
     checks = evaluate(doc, targets, baseline, args.baseline_tolerance_pct)
@@ -414,7 +489,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     from bench.core.results import load_results, resolve_run
     from bench.report.document import write_report
 
-    path = resolve_run(args.run)
+    path = resolve_run(args.run, runs_dir_from_env(args.runs_dir))
     for written in write_report(load_results(path), path.parent):
         print(written)
     return 0
@@ -424,7 +499,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from bench.core.results import load_results
     from bench.report.compare import compare_runs, default_compare_dir
 
-    doc_a, doc_b = load_results(args.run_a), load_results(args.run_b)
+    runs_dir = runs_dir_from_env(args.runs_dir)
+    doc_a, doc_b = load_results(args.run_a, runs_dir), load_results(args.run_b, runs_dir)
     for written in compare_runs(doc_a, doc_b, args.out or default_compare_dir(doc_a, doc_b), force=args.force):
         print(written)
     return 0
@@ -478,7 +554,8 @@ def cmd_profile(args: argparse.Namespace) -> int:
     if args.instance:
         from bench.db.instances import open_instances
 
-        with open_instances(config_from(args)) as pair:
+        # Reading needs no TimescaleDB preloaded: a running server is profiled as it is, never restarted.
+        with open_instances(config_from(args), restart=False) as pair:
             profile = profile_database(pair.by_role(args.instance).dsn, options)
     elif dsn:
         profile = profile_database(dsn, options)
@@ -510,11 +587,22 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
 OFFLINE_COMMANDS = ("report", "compare")
 
 
+def add_debug_option(parser: argparse.ArgumentParser, default: Any) -> None:
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        default=default,
+        help=f"print the traceback of an error (env {ENV_DEBUG}=1)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    add_debug_option(parser, default=False)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
+        add_debug_option(p, default=argparse.SUPPRESS)  # after the command too; SUPPRESS keeps a --debug before it
         if name not in OFFLINE_COMMANDS:
             add_instance_options(p)
         p.set_defaults(func=func)
@@ -530,6 +618,8 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name in ("run", "bench", "gate"):
             add_measure_options(p)
+        if name in ("run", "bench", "gate", "report", "compare"):
+            add_runs_dir_option(p)
         if name == "gate":
             add_gate_options(p)
         if name == "report":
@@ -544,23 +634,57 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _terminate(signum: int, frame: FrameType | None) -> None:
-    # SIGTERM unwinds like Ctrl-C, so servers started for this command are stopped on the way out.
-    raise KeyboardInterrupt
+def _unexpected(e: BaseException) -> str:
+    first_line = (str(e).strip().splitlines() or [""])[0]
+    return (
+        f"{type(e).__name__}: {first_line} (unexpected; rerun with --debug or {ENV_DEBUG}=1 for the traceback, "
+        "and report it if it looks like a bug)"
+    )
+
+
+def _embedded_servers_of(args: argparse.Namespace) -> list[embedded.EmbeddedServer] | None:
+    """The embedded servers a command works with; None for offline commands, DSN targets or unusable input
+    (the command itself then reports the input)."""
+    if not hasattr(args, "state_dir"):
+        return None
+    try:
+        config = _targets_of(args)
+        if config.external:
+            return None
+        from bench.db.instances import embedded_servers
+
+        return embedded_servers(config)
+    except Exception:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGTERM, _terminate)
+    debug = bool(args.debug) or os.environ.get(ENV_DEBUG) == "1"
+    previous = {sig: signal.getsignal(sig) for sig in INTERRUPTS}
+    for sig, handler in previous.items():
+        if handler is not signal.SIG_IGN:  # a caller that ignores SIGINT (nohup, a background job) keeps that
+            signal.signal(sig, on_interrupt)
+    servers = _embedded_servers_of(args)
+    running_before = running(servers)
+    interrupted = False
     try:
         return int(args.func(args))
-    except HarnessError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except BaseException as e:
+        interrupted = isinstance(e, KeyboardInterrupt) or during_interrupt(e)
+        if not interrupted and not isinstance(e, Exception):
+            raise  # SystemExit from `--suites list`
+        if debug:
+            traceback.print_exc()
+        if interrupted:
+            defer_interrupts()  # also when a library re-raised the interrupt, not on_interrupt
+            print(after_interrupt(servers, running_before), file=sys.stderr)
+            return EXIT_INTERRUPTED
+        print(f"error: {e if isinstance(e, HarnessError) else _unexpected(e)}", file=sys.stderr)
         return EXIT_HARNESS_FAILED
-    except KeyboardInterrupt:
-        print(
-            "interrupted: servers started by this command were stopped; nothing half-done is kept",
-            file=sys.stderr,
-        )
-        return 130
+    finally:
+        # After an interrupt the process is on its way out with 130: a late signal must not kill it instead.
+        if not interrupted:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)

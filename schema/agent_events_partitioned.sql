@@ -1,7 +1,7 @@
 -- Native PostgreSQL fallback when TimescaleDB is not installed: the same columns, range-partitioned by day.
 -- Deviation: a partitioned table's unique constraints must include the partition key, so the primary key
 -- is (id, timestamp) instead of (id). Daily partitions are created from partition_day.sql.
-CREATE TABLE "agent_events" (
+CREATE TABLE "public"."agent_events" (
     "id"                UUID        NOT NULL,
     "timestamp"         TIMESTAMPTZ NOT NULL,
     "event_type"        TEXT        NOT NULL,

@@ -544,7 +544,6 @@ def test_gate_runs_the_ci_preset_end_to_end(
     for variable in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN"):
         monkeypatch.delenv(variable, raising=False)
     runs = tmp_path / "runs"  # keep reports/runs and its `latest` link out of the test
-    monkeypatch.setattr("bench.measure.run.new_run_dir", lambda: results.new_run_dir(runs))
     junit = tmp_path / "gate-junit.xml"
     code = main(
         [
@@ -556,6 +555,8 @@ def test_gate_runs_the_ci_preset_end_to_end(
             "--pg-bin",
             str(harness_config.pg_bin),
             "--no-progress",
+            "--runs-dir",
+            str(runs),
             "--warmup",
             "1",
             "--min-rounds",

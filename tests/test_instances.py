@@ -200,7 +200,7 @@ def assert_index_sets_match(pair: InstancePair) -> None:
 
 # ==== instances start, report, stop ===========================================================================
 def test_status_shows_both_instances_healthy_with_engine_versions_and_settings(
-    instance_pair: InstancePair,
+    loaded_pair: InstancePair,
     harness_config: HarnessConfig,
     pg_binaries: PgBinaries,
     capsys: pytest.CaptureFixture[str],
@@ -226,8 +226,10 @@ def test_status_shows_both_instances_healthy_with_engine_versions_and_settings(
         assert status["healthy"] is True, status
         assert status["kind"] == "embedded"
         assert status["marked"] is True
-        assert status["engine"] == instance_pair.engine.label
-        assert status["engine"].startswith("PostgreSQL partitions")
+        # Read from the database: the loaded table's shape, whatever engine the command line asks for.
+        assert re.fullmatch(r"PostgreSQL partitions \(\d+ partitions\)", status["engine"]), status["engine"]
+        assert status["table"]["kind"] == "partitioned" and status["table"]["parts"] > 0
+        assert status["dataset"]["engine"] == loaded_pair.engine.name
         # `postgres --version` says e.g. "postgres (PostgreSQL) 15.18 (Debian ...)"; SHOW gives "15.18 (...)".
         assert status["server_version"].split()[0] in pg_binaries.version
         assert status["timescaledb_version"] is None
@@ -504,7 +506,7 @@ def test_unmarked_database_with_agent_events_is_refused(instance_pair: InstanceP
         message = str(opened.value)
         assert PASSWORD not in message
         assert f"the {foreign_role} database" in message
-        assert "already has an agent_events table" in message
+        assert "already holds public.agent_events (table)" in message
         assert "no phase2-bench marker" in message
 
         with psycopg.connect(foreign_dsn, autocommit=True) as conn:

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import psycopg
 import pytest
 
 import bench.load.loader
 from bench.cli import main
 from bench.core.errors import HarnessError
-from bench.db.database import read_meta
+from bench.db.database import HARNESS_LOCK_KEY, read_meta
 from bench.db.instances import InstancePair
 from bench.load.loader import dataset_key, load_dataset, require_loaded
 from generators.shape import DatasetSpec, SpecError, spec_from_args
@@ -96,7 +97,7 @@ def test_server_side_failure_mid_load_is_reported(scratch_pair: InstancePair, mo
         with victim.connect() as conn:
             conn.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND query LIKE 'COPY agent_events%%' AND pid <> pg_backend_pid()"
+                "WHERE datname = current_database() AND query LIKE 'COPY %%agent_events%%' AND pid <> pg_backend_pid()"
             )
 
     monkeypatch.setattr(bench.load.loader, "generate_copy_chunks", _interrupting_chunks(3, kill_copy_backend))
@@ -145,13 +146,14 @@ def test_dataset_key_changes_with_engine_and_spec() -> None:
     assert dataset_key(spec, TIMESCALEDB) != dataset_key(spec_from_args(1_000, None, 2), TIMESCALEDB)
 
 
-def test_load_refuses_while_a_measurement_holds_the_instances(scratch_pair: InstancePair) -> None:
-    from bench.db.database import harness_lock
-
+def test_load_refuses_while_another_process_holds_the_instances(scratch_pair: InstancePair) -> None:
     spec = spec_from_args(1_000, None, 9)
-    with (
-        harness_lock(scratch_pair.before.dsn, "before", exclusive=False),
-        pytest.raises(HarnessError, match="another phase2-bench process is measuring or loading the before"),
-    ):
-        load_dataset(scratch_pair, spec, progress=False)
+    # What another harness process's measurement holds: the lock, on a connection that names that process.
+    with psycopg.connect(scratch_pair.before.dsn, autocommit=True, application_name="phase2-bench pid 4242") as other:
+        other.execute("SELECT pg_advisory_lock(%s)", [HARNESS_LOCK_KEY])
+        with pytest.raises(
+            HarnessError,
+            match=r"another phase2-bench process \(pid 4242, since .* UTC\) is measuring or loading the before",
+        ):
+            load_dataset(scratch_pair, spec, progress=False)
     assert load_dataset(scratch_pair, spec, progress=False).loaded == ["before", "after"]

@@ -3,6 +3,7 @@ failures, and the results document's round trip."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -26,13 +27,8 @@ QUICK = MeasureSettings(warmup=1, min_rounds=3, max_rounds=3, budget_s=0.01, sta
 def ci_run(
     loaded_pair: InstancePair, harness_config: HarnessConfig, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    runs = tmp_path_factory.mktemp("runs")
-    original = bench.measure.run.new_run_dir
-    bench.measure.run.new_run_dir = lambda: results.new_run_dir(runs)  # type: ignore[assignment]
-    try:
-        return bench.measure.run.run_benchmark(harness_config, QUICK)
-    finally:
-        bench.measure.run.new_run_dir = original  # type: ignore[assignment]
+    runs = tmp_path_factory.mktemp("runs")  # keep reports/runs and its `latest` link out of the test
+    return bench.measure.run.run_benchmark(dataclasses.replace(harness_config, runs_dir=runs), QUICK)
 
 
 def test_every_case_is_measured_with_plans(ci_run: dict[str, Any]) -> None:
@@ -75,6 +71,8 @@ def test_results_document_round_trips(ci_run: dict[str, Any], tmp_path: Path) ->
     run_dir = tmp_path / ci_run["run_id"]
     run_dir.mkdir()
     results.write_results(ci_run, run_dir)
+    assert not (tmp_path / "latest").exists()  # written is not yet published
+    assert results.publish_run(run_dir) == run_dir
     loaded = results.load_results(run_dir)
     assert loaded == json.loads(json.dumps(ci_run, default=str))
     assert (tmp_path / "latest").resolve() == run_dir.resolve()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.core.errors import HarnessError
@@ -17,6 +18,7 @@ RUNS_DIR = REPO_ROOT / "reports" / "runs"
 ENGINES = ("auto", "timescaledb", "postgres")
 
 ENV_STATE_DIR = "PHASE2_BENCH_STATE_DIR"
+ENV_RUNS_DIR = "PHASE2_BENCH_RUNS_DIR"
 ENV_PG_BIN = "PHASE2_BENCH_PG_BIN"
 ENV_ENGINE = "PHASE2_BENCH_ENGINE"
 ENV_BEFORE_DSN = "PHASE2_BEFORE_DSN"
@@ -35,6 +37,31 @@ def default_state_dir() -> Path:
     return REPO_ROOT / ".bench"
 
 
+def runs_dir_from_env(flag: Path | None = None) -> Path:
+    """Where run folders go: the flag, else PHASE2_BENCH_RUNS_DIR, else reports/runs in the checkout."""
+    if flag is not None:
+        return Path(flag)
+    return Path(os.environ[ENV_RUNS_DIR]) if os.environ.get(ENV_RUNS_DIR) else RUNS_DIR
+
+
+def require_writable_dir(path: Path, what: str, flag: str, env: str) -> None:
+    """Refuse an unwritable folder before any work: write a file into it, or into the nearest existing folder
+    above it when it does not exist yet (nothing is left behind; the command creates the folder itself)."""
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    try:
+        if not existing.is_dir():
+            raise NotADirectoryError(20, "not a directory", str(existing))
+        with tempfile.TemporaryFile(dir=existing, prefix=".phase2-bench-write-test-"):
+            pass
+    except OSError as e:
+        raise HarnessError(
+            f"the {what} {path} is not writable ({e.strerror or e}): make it writable, or choose another with "
+            f"{flag} or {env}"
+        ) from None
+
+
 @dataclass(frozen=True)
 class HarnessConfig:
     state_dir: Path
@@ -44,6 +71,7 @@ class HarnessConfig:
     after_dsn: str | None = None
     before_port: int | None = None
     after_port: int | None = None
+    runs_dir: Path = field(default=RUNS_DIR)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -60,6 +88,11 @@ class HarnessConfig:
         for port in (self.before_port, self.after_port):
             if port is not None and not 1024 <= port <= 65535:
                 raise HarnessError(f"port {port} is out of range: choose a port between 1024 and 65535")
+        if self.before_port is not None and self.before_port == self.after_port:
+            raise HarnessError(
+                f"--before-port and --after-port are both {self.before_port}: the two servers need two ports; "
+                "give them different ports, or leave one out to pick a free port"
+            )
 
     @property
     def external(self) -> bool:
@@ -74,6 +107,7 @@ class HarnessConfig:
             "pg_bin": Path(os.environ[ENV_PG_BIN]) if os.environ.get(ENV_PG_BIN) else None,
             "before_dsn": os.environ.get(ENV_BEFORE_DSN) or None,
             "after_dsn": os.environ.get(ENV_AFTER_DSN) or None,
+            "runs_dir": runs_dir_from_env(),
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -84,6 +84,81 @@ class ServiceAccount:
                     )
 
 
+# The kernel's limit on PIDs (pid_max) is at most 2**22; anything larger in a pid file is garbage.
+PID_MAX = 2**22
+
+
+@dataclass(frozen=True)
+class PidFileCheck:
+    """What a data directory's postmaster.pid says: `live` is (pid, port) of the postmaster running on that data
+    directory; `stale` says why a pid file that is there does not name one (then nothing may be signalled)."""
+
+    live: tuple[int, int] | None = None
+    stale: str | None = None
+
+
+def inspect_pid_file(pid_file: Path, data_dir: Path) -> PidFileCheck:
+    """Trust the pid file only when its pid is a postmaster started on this very data directory: a stale file
+    may name a reused pid (another server, any process), and pg_ctl stop signals whatever pid the file names."""
+    try:
+        lines = pid_file.read_bytes().decode(errors="replace").splitlines()
+    except FileNotFoundError:
+        return PidFileCheck()
+    except OSError as e:
+        return PidFileCheck(stale=f"{pid_file} cannot be read ({e.strerror})")
+    try:
+        pid, recorded_dir, port = int(lines[0]), lines[1], int(lines[3])
+    except (IndexError, ValueError):
+        return PidFileCheck(stale=f"{pid_file} is not a PostgreSQL pid file (garbage, or cut short)")
+    if not 0 < pid < PID_MAX or not 0 < port < 65536:
+        return PidFileCheck(stale=f"{pid_file} names pid {pid} and port {port}, which cannot be a server's")
+    if Path(recorded_dir).resolve() != data_dir.resolve():
+        return PidFileCheck(stale=f"{pid_file} names process {pid} of another data directory ({recorded_dir})")
+    not_ours = _not_a_postmaster_of(pid, data_dir)
+    if not_ours:
+        return PidFileCheck(stale=f"{pid_file} names process {pid}, which {not_ours}")
+    return PidFileCheck(live=(pid, port))
+
+
+def _not_a_postmaster_of(pid: int, data_dir: Path) -> str | None:
+    """None when `pid` is a live postmaster of `data_dir`, else why not. pg_ctl starts it as `postgres -D <dir>`
+    and the postmaster works in its data directory; backends rename themselves (`postgres: ...`)."""
+    proc = Path(f"/proc/{pid}")
+    try:
+        state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        argv = [os.fsdecode(arg) for arg in (proc / "cmdline").read_bytes().split(b"\0")]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return "is not running"
+    if state in ("Z", "X"):
+        return "is not running"
+    program = Path(argv[0]).name if argv else ""
+    if program != "postgres":
+        return f"is not a PostgreSQL server ({program or 'no command line'})"
+    served = argv[argv.index("-D") + 1] if "-D" in argv[:-1] else None
+    try:
+        cwd = Path(os.readlink(proc / "cwd"))
+    except PermissionError:
+        return "belongs to another user"
+    except OSError:
+        return "is not running"
+    if served is None or Path(served).resolve() != data_dir.resolve() or cwd.resolve() != data_dir.resolve():
+        return f"is a PostgreSQL server of another data directory ({served or cwd})"
+    return None
+
+
+def processes_working_in(directory: Path) -> list[tuple[int, str]]:
+    """(pid, name) of the processes whose working directory is `directory`: a postmaster and its children."""
+    target = directory.resolve()
+    found = []
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(proc / "cwd")).resolve() == target:
+                found.append((int(proc.name), (proc / "comm").read_text().strip()))
+        except OSError:
+            continue
+    return found
+
+
 class EmbeddedServer:
     """One local server: `before` or `after`, its data directory under the harness's state dir."""
 
@@ -112,23 +187,16 @@ class EmbeddedServer:
         state.update(values)
         self.state_file.write_text(json.dumps(state, indent=2))
 
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "postmaster.pid"
+
+    def inspect_pid_file(self) -> PidFileCheck:
+        return inspect_pid_file(self.pid_file, self.data_dir)
+
     def running_pid_port(self) -> tuple[int, int] | None:
-        """(pid, port) of a live postmaster for this data directory, from postmaster.pid."""
-        pid_file = self.data_dir / "postmaster.pid"
-        try:
-            lines = pid_file.read_text().splitlines()
-        except (FileNotFoundError, PermissionError):
-            return None
-        if len(lines) < 4:
-            return None
-        pid, port = int(lines[0]), int(lines[3])
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-        return pid, port
+        """(pid, port) of this data directory's live postmaster; None when postmaster.pid names no such server."""
+        return self.inspect_pid_file().live
 
     @property
     def port(self) -> int | None:
@@ -167,9 +235,11 @@ class EmbeddedServer:
 
     def start(self, timescaledb: bool, port: int | None = None) -> int:
         """Start the server (no-op when it already runs); returns its port."""
-        live = self.running_pid_port()
-        if live:
-            return live[1]
+        check = self.inspect_pid_file()
+        if check.live:
+            return check.live[1]
+        if check.stale:
+            self._remove_stale_pid_file(check.stale)
         if port is not None:
             if not port_is_free(port):
                 raise HarnessError(
@@ -206,8 +276,24 @@ class EmbeddedServer:
         self._record(port=port, timescaledb_preloaded=timescaledb, binaries=str(self.binaries.bindir))
         return port
 
+    def _remove_stale_pid_file(self, why: str) -> None:
+        """postmaster.pid refuses a start while it names a live process; this one names none of ours (left by a
+        crash, or garbage). Removed only when no process works in the data directory, so never a second server."""
+        users = processes_working_in(self.data_dir)
+        if users:
+            raise HarnessError(
+                f"the {self.name} instance cannot start: {why}, yet process(es) "
+                f"{', '.join(f'{pid} ({name})' for pid, name in users)} work in {self.data_dir}. Stop them, or "
+                f"delete {self.pid_file} if they are not a PostgreSQL server, then run the command again."
+            )
+        try:
+            self.pid_file.unlink(missing_ok=True)
+        except OSError as e:
+            raise HarnessError(f"the {self.name} instance cannot start: {why}; removing it failed ({e})") from None
+
     def stop(self) -> bool:
-        """Fast shutdown; returns whether a server was running."""
+        """Fast shutdown of this data directory's own postmaster; returns whether one was running. A pid file
+        naming any other process is left alone: pg_ctl stop would signal whatever process it names."""
         if not self.running_pid_port():
             return False
         result = self.account.run(

@@ -34,24 +34,37 @@ def _git(*args: str) -> str | None:
     return out.stdout.strip() if out.returncode == 0 else None
 
 
-# One round trip: the server's version, TimescaleDB's (when created in this database) and the settings in force.
+# One round trip: the server's version, TimescaleDB's (when created in this database) and the settings in force
+# that pg_settings shows this role; it hides superuser-only settings (and placeholders) rather than failing.
 SERVER_FACTS_SQL = """
 SELECT current_setting('server_version'),
        (SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'),
-       (SELECT json_object_agg(name, current_setting(name)) FROM unnest(%s::text[]) AS name)
+       (SELECT json_object_agg(name, current_setting(name)) FROM pg_settings WHERE name = ANY (%s::text[]))
 """
+UNKNOWN = "unknown"
 
 
 def server_facts(conn: psycopg.Connection[Any], timescaledb: bool) -> dict[str, Any]:
     names = list(settings_dict(timescaledb))
     row = conn.execute(SERVER_FACTS_SQL, [names]).fetchone()
     assert row is not None
-    settings = json.loads(row[2]) if isinstance(row[2], str) else row[2]
+    shown = (json.loads(row[2]) if isinstance(row[2], str) else row[2]) or {}
     return {
         "postgres_version": row[0],
         "timescaledb_version": row[1],
-        "settings": {name: settings[name] for name in names},
+        "settings": {name: shown[name] if name in shown else _hidden_setting(conn, name) for name in names},
     }
+
+
+def _hidden_setting(conn: psycopg.Connection[Any], name: str) -> str:
+    """A setting pg_settings does not list: "unknown" when this role may not read it (shared_preload_libraries
+    needs pg_read_all_settings) or the server does not know it; a placeholder's value otherwise."""
+    try:
+        with conn.transaction():
+            row = conn.execute("SELECT current_setting(%s, true)", [name]).fetchone()
+    except psycopg.errors.InsufficientPrivilege:
+        return UNKNOWN
+    return row[0] if row and row[0] is not None else UNKNOWN
 
 
 def collect_environment(pair: InstancePair) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -12,9 +13,10 @@ import psycopg
 from bench.core.config import HarnessConfig
 from bench.core.engine import Engine, resolve_engine
 from bench.core.errors import HarnessError
-from bench.db.database import connect, ensure_marked, redact_dsn
+from bench.db.database import check_dsn_syntax, check_target, connect, mark, redact_dsn, timescaledb_presence
 from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.db.pg_binaries import find_pg_binaries
+from bench.db.server_use import ServerUse
 
 ROLES = ("before", "after")
 
@@ -48,12 +50,16 @@ class InstancePair:
         return self.before if role == "before" else self.after
 
 
-def _external_timescaledb(conn: psycopg.Connection[Any]) -> bool:
-    row = conn.execute(
-        "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
-        "current_setting('shared_preload_libraries') LIKE '%%timescaledb%%'"
-    ).fetchone()
-    return bool(row and row[0] and row[1])
+def check_both(instances: list[Instance]) -> None:
+    """Both databases are checked before either is marked, so refusing one leaves the other untouched."""
+    for inst in instances:
+        check_target(inst.role, inst.dsn)
+
+
+def mark_both(instances: list[Instance]) -> None:
+    for inst in instances:
+        with inst.connect() as conn:
+            mark(conn)
 
 
 def _open_external(config: HarnessConfig) -> InstancePair:
@@ -62,17 +68,19 @@ def _open_external(config: HarnessConfig) -> InstancePair:
         Instance("before", config.before_dsn, "external"),
         Instance("after", config.after_dsn, "external"),
     ]
+    check_both(instances)
     available = []
     for inst in instances:
         with inst.connect() as conn:
-            ensure_marked(conn, inst.role, inst.dsn)
-            available.append(_external_timescaledb(conn))
+            presence = timescaledb_presence(conn)
+        available.append(presence.installed and presence.preloaded)
     if available[0] != available[1]:
         raise HarnessError(
             "TimescaleDB is available (installed and preloaded) on one target but not the other: both instances "
             "must run the same engine. Install/preload it on both, or pass --engine postgres."
         )
     engine = resolve_engine(config.engine, available[0], "the servers behind --before-dsn/--after-dsn")
+    mark_both(instances)
     return InstancePair(instances[0], instances[1], engine)
 
 
@@ -80,6 +88,19 @@ def embedded_servers(config: HarnessConfig) -> list[EmbeddedServer]:
     binaries = find_pg_binaries(config.pg_bin)
     account = ServiceAccount.for_current_user()
     return [EmbeddedServer(role, config.state_dir, binaries, account) for role in ROLES]
+
+
+def running_instances(config: HarnessConfig) -> tuple[list[Instance], list[str]]:
+    """Both instances as they are, for read-only commands: nothing is started, restarted, created or marked.
+    Also the roles of embedded servers that are not running (then no instance is returned)."""
+    if config.external:
+        assert config.before_dsn is not None and config.after_dsn is not None
+        return [Instance("before", config.before_dsn, "external"), Instance("after", config.after_dsn, "external")], []
+    servers = embedded_servers(config)
+    down = [server.name for server in servers if not server.running_pid_port()]
+    if down:
+        return [], down
+    return [Instance(server.name, server.dsn(), "embedded", server) for server in servers], []
 
 
 def _create_database(server: EmbeddedServer) -> None:
@@ -91,45 +112,104 @@ def _create_database(server: EmbeddedServer) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
-def _open_embedded(config: HarnessConfig, started: list[EmbeddedServer]) -> InstancePair:
-    servers = embedded_servers(config)
-    binaries = servers[0].binaries
-    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
+def _open_embedded(
+    config: HarnessConfig,
+    servers: list[EmbeddedServer],
+    engine: Engine,
+    started: list[EmbeddedServer],
+    use: ServerUse,
+    restart: bool,
+) -> InstancePair:
     ports = {"before": config.before_port, "after": config.after_port}
+    # Preloaded whenever installed, whatever the engine: a database that once held a hypertable keeps the
+    # extension, and without the library no DDL at all runs there (switching engines would fail).
+    preload = servers[0].binaries.has_timescaledb
     for server in servers:
         server.init()
         live = server.running_pid_port()
-        preloaded = server.recorded().get("timescaledb_preloaded")
-        if live and engine.is_timescaledb and not preloaded:
+        if live and preload and restart and not server.recorded().get("timescaledb_preloaded"):
+            if not use.alone():
+                raise HarnessError(
+                    f"the {server.name} server runs without TimescaleDB preloaded, and another phase2-bench process "
+                    f"({use.other_users()}) uses it, so it is not restarted under that process: wait for it to "
+                    "finish, then run this command again"
+                )
             server.stop()  # restart with TimescaleDB preloaded
             live = None
         if not live:
-            server.start(engine.is_timescaledb, ports[server.name])
+            server.start(preload, ports[server.name])
             started.append(server)
         _create_database(server)
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
-    for inst in (before, after):
-        with inst.connect() as conn:
-            ensure_marked(conn, inst.role, inst.dsn)
+    check_both([before, after])
+    mark_both([before, after])
     return InstancePair(before, after, engine, [s.name for s in started])
 
 
 @contextlib.contextmanager
-def open_instances(config: HarnessConfig, keep_running: bool = False) -> Iterator[InstancePair]:
-    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running."""
+def open_instances(config: HarnessConfig, keep_running: bool = False, restart: bool = True) -> Iterator[InstancePair]:
+    """Yield both instances; embedded servers this call started are stopped at the end unless keep_running,
+    and always when the call fails (a failed `up` leaves nothing behind), but never while another harness
+    process uses them. `restart=False`: a running server is used as it is, even without TimescaleDB preloaded."""
+    check_dsn_syntax(config)
+    if config.external:
+        yield _open_external(config)
+        return
+    servers = embedded_servers(config)
+    binaries = servers[0].binaries
+    # Refused before the lock files create the state directory.
+    engine = resolve_engine(config.engine, binaries.has_timescaledb, f"the PostgreSQL binaries in {binaries.bindir}")
+    use = ServerUse(config.state_dir)
     started: list[EmbeddedServer] = []
+    failed = True
     try:
-        pair = _open_external(config) if config.external else _open_embedded(config, started)
+        with use.deciding():
+            use.join()
+            pair = _open_embedded(config, servers, engine, started, use, restart)
         yield pair
+        failed = False
     finally:
-        if not keep_running:
-            for server in started:
+        try:
+            if started and (failed or not keep_running):
+                _stop_unless_used(use, started)
+        finally:
+            use.leave()
+
+
+def _stop_unless_used(use: ServerUse, servers: list[EmbeddedServer]) -> None:
+    with use.deciding():
+        if use.alone():
+            for server in servers:
                 server.stop()
+        else:
+            print(
+                f"left the embedded servers running: another phase2-bench process uses them ({use.other_users()}); "
+                "stop them with `python -m bench down` once it is done",
+                file=sys.stderr,
+            )
+
+
+@contextlib.contextmanager
+def sole_use(config: HarnessConfig) -> Iterator[tuple[list[EmbeddedServer], ServerUse]]:
+    """The embedded servers, for `down` and `clean`: refused while another harness process uses them."""
+    servers = embedded_servers(config)
+    use = ServerUse(config.state_dir)
+    if not config.state_dir.exists():  # nothing can run there; a lock file would create the directory
+        yield servers, use
+        return
+    try:
+        with use.deciding():
+            use.join()
+            if not use.alone():
+                raise HarnessError(
+                    f"the embedded servers in {config.state_dir} are in use by another phase2-bench process "
+                    f"({use.other_users()}): wait for it to finish, then run the command again"
+                )
+            yield servers, use
+    finally:
+        use.leave()
 
 
 def stop_embedded(config: HarnessConfig) -> list[str]:
-    stopped = []
-    for server in embedded_servers(config):
-        if server.stop():
-            stopped.append(server.name)
-    return stopped
+    with sole_use(config) as (servers, _):
+        return [server.name for server in servers if server.stop()]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -14,8 +15,9 @@ from psycopg import sql
 
 from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
-from bench.core.errors import HarnessError, MigrationError
+from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.core.sql_files import read_statements
+from bench.db.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation, timescaledb_presence
 
 MIGRATION_FILE = SCHEMA_DIR / "migration_phase2.sql"
 
@@ -101,13 +103,47 @@ def day_bounds(start: datetime, end: datetime) -> list[tuple[datetime, datetime]
     return bounds
 
 
+def drop_agent_events(conn: psycopg.Connection[Any]) -> None:
+    """Drop the harness's previous agent_events, whichever engine made it; anything else is a clean refusal."""
+    presence = timescaledb_presence(conn)
+    if presence.created and not presence.preloaded:
+        # TimescaleDB's event triggers run on every DDL statement in this database and cannot load here.
+        raise HarnessError(
+            "this database holds the timescaledb extension (from an earlier --engine timescaledb load), but the "
+            "server runs without TimescaleDB preloaded, so no table in it can be dropped or created: load with "
+            "--engine timescaledb, or start from an empty database (`python -m bench clean` for the embedded "
+            "instances)"
+        )
+    existing = target_relation(conn)
+    if existing is None:
+        return
+    if existing.kind not in HARNESS_KINDS:
+        raise UnsafeTargetError(
+            f"{existing} is not a table the harness creates, so it is left alone: drop or rename it yourself, "
+            "or use another database"
+        )
+    try:
+        conn.execute(f"DROP TABLE {AGENT_EVENTS} CASCADE")
+    except psycopg.Error as e:
+        raise HarnessError(
+            f"could not drop the previous {existing} to reload it: {str(e).strip()}. Drop it yourself, or start "
+            "from an empty database (`python -m bench clean` for the embedded instances)"
+        ) from None
+
+
 def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: datetime, window_end: datetime) -> None:
-    """Drop and recreate agent_events (no indexes yet) in a database the harness owns."""
-    conn.execute('DROP TABLE IF EXISTS "agent_events" CASCADE')
+    """Drop and recreate agent_events (no indexes yet) in the target schema of a database the harness owns."""
+    drop_agent_events(conn)
     state = "agent_events is absent or incomplete; it is recreated by the next load"
     if engine.is_timescaledb:
         try:
             conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+        except psycopg.errors.InsufficientPrivilege as e:
+            raise HarnessError(
+                f"CREATE EXTENSION timescaledb failed: {str(e).strip()}. Creating it needs a superuser unless the "
+                "server trusts it: have one run `CREATE EXTENSION timescaledb;` in this database once, or use "
+                "--engine postgres."
+            ) from None
         except psycopg.Error as e:
             raise HarnessError(
                 f"CREATE EXTENSION timescaledb failed: {str(e).strip()}. Preload it "
@@ -117,12 +153,17 @@ def create_table(conn: psycopg.Connection[Any], engine: Engine, window_start: da
         run_file(conn, SCHEMA_DIR / "timescaledb_hypertable.sql", state)
         run_file(conn, SCHEMA_DIR / "timescaledb_compression.sql", state)
         return
+    if timescaledb_presence(conn).created:
+        # Left by an earlier --engine timescaledb load: the partitions engine runs without it, and results must
+        # not report a TimescaleDB version for a partitioned table. Only harness objects could depend on it.
+        with contextlib.suppress(psycopg.Error), conn.transaction():
+            conn.execute("DROP EXTENSION timescaledb")
     run_file(conn, SCHEMA_DIR / "agent_events_partitioned.sql", state)
     template = (SCHEMA_DIR / "partition_day.sql").read_text()
     template = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
     for day_start, day_end in day_bounds(window_start, window_end):
         statement = sql.SQL(template.strip().rstrip(";")).format(
-            partition=sql.Identifier(f"agent_events_p{day_start:%Y%m%d}"),
+            partition=sql.Identifier(TARGET_SCHEMA, f"agent_events_p{day_start:%Y%m%d}"),
             day_start=sql.Literal(day_start),
             day_end=sql.Literal(day_end),
         )
@@ -162,7 +203,7 @@ def apply_migration(
     return steps
 
 
-INDEX_SET_SQL = """
+INDEX_SET_SQL = f"""
 SELECT i.relname,
        am.amname,
        ix.indisprimary,
@@ -175,7 +216,7 @@ SELECT i.relname,
 FROM pg_index ix
 JOIN pg_class i ON i.oid = ix.indexrelid
 JOIN pg_am am ON am.oid = i.relam
-WHERE ix.indrelid = 'public.agent_events'::regclass
+WHERE ix.indrelid = '{AGENT_EVENTS}'::regclass
 ORDER BY i.relname
 """
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import math
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal, NoReturn
 
+from bench.core.cases import load_cases
 from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
 from bench.core.formatting import number, ratio
@@ -36,6 +37,8 @@ _PROMISE_KEYS: dict[str, frozenset[str]] = {
 _CONTROL_KEYS = frozenset({"tolerance_pct", "gated", "reason"})
 _GATE_KEYS = frozenset({"plan_assertions", "baseline_tolerance_pct"})
 DEFAULT_BASELINE_TOLERANCE_PCT = 15.0
+# What a "max" promise can bound: the figures of bench/storage.py storage_comparison that analysis.judge reads.
+MAX_METRICS = ("storage_overhead_pct", "index_overhead_pct", "added_bytes")
 # Shown in error messages so the fix can be copied.
 _EXAMPLES = {
     "kind": 'kind = "speedup_range"',
@@ -114,8 +117,12 @@ class Targets:
         }
 
 
-def load_targets(path: Path | None = None) -> Targets:
-    """Read and check a targets file; the packaged bench/targets.toml when no path is given."""
+def load_targets(path: Path | None = None, known_cases: Collection[str] | None = None) -> Targets:
+    """Read and check a targets file; the packaged bench/targets.toml when no path is given.
+
+    Promises may only name the query cases of bench/queries (or `known_cases`) and the metrics in MAX_METRICS,
+    so a typo is refused before a run rather than judged "not measured" after it.
+    """
     path = DEFAULT_TARGETS_PATH if path is None else Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -129,7 +136,26 @@ def load_targets(path: Path | None = None) -> Targets:
     except tomllib.TOMLDecodeError as err:
         # tomllib's message ends with "(at line L, column C)", which is where to look.
         raise TargetsError(f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)") from err
-    return _parse_targets(document, path)
+    targets = _parse_targets(document, path)
+    cases = sorted(known_cases if known_cases is not None else (c.name for c in load_cases()))
+    for promise in targets.promises:
+        where = f"promises.{promise.name}"
+        unknown = [name for name in promise.cases if name not in cases]
+        if unknown:
+            _fail(
+                path,
+                f"{where}.cases",
+                f"names an unknown case {unknown[0]!r}",
+                f"choose from {', '.join(cases)} (the .sql files in bench/queries)",
+            )
+        if promise.metric is not None and promise.metric not in MAX_METRICS:
+            _fail(
+                path,
+                f"{where}.metric",
+                f"is not a known metric ({promise.metric!r})",
+                f"choose from {', '.join(MAX_METRICS)}",
+            )
+    return targets
 
 
 def _parse_targets(document: Mapping[str, Any], path: Path) -> Targets:

@@ -6,7 +6,9 @@ interrupted leaves state "loading" behind, which `require_loaded` refuses to mea
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
+import functools
 import hashlib
 import queue
 import threading
@@ -24,13 +26,13 @@ from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError
 from bench.core.sql_files import read_statements
-from bench.db.database import harness_lock, read_meta, write_meta
+from bench.db.database import AGENT_EVENTS, harness_lock, read_meta, write_meta
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
 from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 
-COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+COPY_SQL = f"COPY {AGENT_EVENTS} ({', '.join(COLUMNS)}) FROM STDIN"
 _DONE = object()
 
 
@@ -67,6 +69,7 @@ class LoadReport:
     migration: list[dict[str, Any]] = field(default_factory=list)
     vacuum_analyze_s: dict[str, float] = field(default_factory=dict)
     workers: int = 1
+    notes: list[str] = field(default_factory=list)  # steps skipped because the role lacks a privilege
 
     @property
     def load_rows_per_s(self) -> float | None:
@@ -90,6 +93,7 @@ class LoadReport:
             "migration": self.migration,
             "vacuum_analyze_s": self.vacuum_analyze_s,
             "workers": self.workers,
+            "notes": self.notes,
         }
 
     def summary(self) -> str:
@@ -106,11 +110,14 @@ class LoadReport:
         if self.migration:
             lines.append(f"  migration [after]: {sum(s['seconds'] for s in self.migration):.1f} s")
         lines.append("  VACUUM ANALYZE: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.vacuum_analyze_s.items()))
+        lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
 
 def _friendly(e: BaseException, inst: Instance) -> HarnessError:
     text = str(e).strip()
+    if isinstance(e, HarnessError):
+        return e
     if "No space left on device" in text or "could not extend file" in text:
         return HarnessError(
             f"the {inst.role} server ran out of disk space during the load: {text}\nFree space on the disk that "
@@ -122,7 +129,16 @@ def _friendly(e: BaseException, inst: Instance) -> HarnessError:
             f"the {inst.role} server went away during the load: {text}\nCheck its log (python -m bench status); "
             "the partial load is marked incomplete and is redone by the next load."
         )
-    return HarnessError(f"loading the {inst.role} instance failed: {text}")
+    if not isinstance(e, psycopg.Error):
+        text = f"{type(e).__name__}: {text}"
+    return HarnessError(
+        f"loading the {inst.role} instance failed: {text}; the partial load is marked incomplete and is redone by "
+        "the next load"
+    )
+
+
+class _Stopped(Exception):
+    """Raised inside a COPY block to abort it (the server discards the rows) when the load is stopping."""
 
 
 def _stream(
@@ -140,15 +156,19 @@ def _stream(
             with inst.connect() as conn, conn.cursor() as cur, cur.copy(COPY_SQL) as copy:
                 while True:
                     item = queues[inst.role].get()
-                    if item is _DONE or stop.is_set():
+                    if stop.is_set():
+                        raise _Stopped
+                    if item is _DONE:
                         break
                     rows, payload = item
                     copy.write(payload)
                     with lock:
                         bar.update(rows)
-        except (psycopg.Error, HarnessError) as e:
+        except _Stopped:
+            pass
+        except BaseException as e:  # whatever kills a consumer stops the producer, or it would wait forever
+            errors.append(_friendly(e, inst))
             stop.set()
-            errors.append(e if isinstance(e, HarnessError) else _friendly(e, inst))
 
     threads = [
         threading.Thread(target=consume, args=(t,), name=f"copy-{t.role}-{i}", daemon=True)
@@ -169,6 +189,9 @@ def _stream(
                 break
             for q in queues.values():
                 _put(q, item, stop)
+    except BaseException:
+        stop.set()  # an interrupt: the consumers abort their COPY instead of finishing what is queued
+        raise
     finally:
         for q in queues.values():
             for _ in range(workers):
@@ -195,32 +218,45 @@ def _put(q: queue.Queue[Any], item: Any, stop: threading.Event, force: bool = Fa
 
 
 def _finish(
-    inst: Instance, report: LoadReport, spec: DatasetSpec, key: dict[str, Any], bar: tqdm[Any] | None = None
+    inst: Instance,
+    report: LoadReport,
+    spec: DatasetSpec,
+    key: dict[str, Any],
+    canceller: StatementCanceller,
+    bar: tqdm[Any] | None = None,
 ) -> None:
     """Indexes (timed), the migration on `after`, VACUUM ANALYZE, row count check, then the fingerprint."""
 
     def step() -> None:
+        canceller.check()  # an interrupt between two statements stops here, not after all of them
         if bar is not None:
             bar.update(1)
 
-    with inst.connect() as conn:
+    with canceller.connect(inst) as conn:
         report.index_build_s[inst.role] = create_indexes_before(conn, step)
         if inst.role == "after":
+            print("load: applying the migration to after ...", flush=True)
             report.migration = apply_migration(conn, on_statement=step)
         t0 = time.perf_counter()
-        conn.execute("VACUUM ANALYZE agent_events")
+        conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
         report.vacuum_analyze_s[inst.role] = time.perf_counter() - t0
         # Flush the load's dirty pages now, so no checkpoint writes them out under a timed query later.
         # (External servers may refuse it: it needs superuser or pg_checkpoint; the measurement still runs.)
-        with contextlib.suppress(psycopg.errors.InsufficientPrivilege):
+        try:
             conn.execute("CHECKPOINT")
+        except psycopg.errors.InsufficientPrivilege:
+            report.notes.append(
+                f"CHECKPOINT skipped on {inst.role}: it needs superuser or the pg_checkpoint role, so the load's "
+                "dirty pages are written by the server's own checkpoints, possibly during measurement"
+            )
         step()
-        count = conn.execute("SELECT count(*) FROM agent_events").fetchone()[0]  # type: ignore[index]
+        count = conn.execute(f"SELECT count(*) FROM {AGENT_EVENTS}").fetchone()[0]  # type: ignore[index]
         if count != spec.rows:
             raise HarnessError(
                 f"the {inst.role} instance holds {count:,} rows after the load, but {spec.rows:,} were generated; "
                 "it stays marked incomplete. Rerun the load (python -m bench load --force)."
             )
+        canceller.check()
         write_meta(
             conn,
             "dataset",
@@ -248,7 +284,7 @@ def load_dataset(
         raise HarnessError(f"--workers must be at least 1 (got {workers})")
     with contextlib.ExitStack() as locks:
         for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=True))
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
         return _load_locked(pair, spec, workers, force, batch_rows, progress)
 
 
@@ -269,21 +305,101 @@ def _load_locked(
         return report
     for inst in targets:
         with inst.connect() as conn:
+            require_connection_room(conn, inst.role, workers)
+    for inst in targets:
+        with inst.connect() as conn:
             write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
+    print(f"load: COPY {spec.rows:,} rows into {', '.join(report.loaded)} ...", flush=True)
     report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
+    print("load: building indexes, the migration on after, VACUUM ANALYZE ...", flush=True)
     # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
     steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
     with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
-        run_parallel([lambda inst=inst: _finish(inst, report, spec, key, bar) for inst in targets])  # type: ignore[misc]
+        run_parallel([functools.partial(_finish, inst, report, spec, key, bar=bar) for inst in targets])
     return report
 
 
-def run_parallel(jobs: list[Callable[[], None]]) -> None:
-    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error."""
-    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
-        for future in [pool.submit(job) for job in jobs]:
+# Connections another client could still open: reserved slots are kept back (superuser_reserved_connections,
+# and reserved_connections from PostgreSQL 16), and every other client backend holds one.
+CONNECTION_ROOM_SQL = """
+SELECT current_setting('max_connections')::int,
+       current_setting('superuser_reserved_connections')::int
+         + coalesce(current_setting('reserved_connections', true)::int, 0),
+       (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid())
+"""
+
+
+def require_connection_room(conn: psycopg.Connection[Any], role: str, workers: int) -> None:
+    """Each worker is one COPY connection per instance: refuse a count the server would turn away mid-load."""
+    max_connections, reserved, in_use = conn.execute(CONNECTION_ROOM_SQL).fetchone()  # type: ignore[misc]
+    room = max_connections - reserved - in_use
+    if workers > room:
+        raise HarnessError(
+            f"--workers {workers} needs {workers} COPY connections to the {role} server, which accepts only {room} "
+            f"more (max_connections {max_connections}, {reserved} reserved, {in_use} in use): use --workers "
+            f"{max(room, 1)} or fewer, or raise max_connections"
+        )
+
+
+class Cancelled(Exception):
+    """A run_parallel job stopped because the caller was interrupted or another job failed."""
+
+
+class StatementCanceller:
+    """The connections run_parallel's jobs work on, so an interrupt cancels their running statements (an index
+    build can take minutes) instead of waiting for every remaining one, and no job starts another."""
+
+    def __init__(self) -> None:
+        self.cancelled = threading.Event()
+        self._conns: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def connect(self, inst: Instance) -> Iterator[psycopg.Connection[Any]]:
+        with inst.connect() as conn:
+            with self._lock:
+                self._conns.append(conn)
+            try:
+                self.check()
+                yield conn
+            finally:
+                with self._lock:
+                    self._conns.remove(conn)
+
+    def check(self) -> None:
+        if self.cancelled.is_set():
+            raise Cancelled("cancelled: the run was interrupted or another instance failed")
+
+    def cancel(self) -> None:
+        self.cancelled.set()
+        with self._lock:
+            conns = list(self._conns)
+        for conn in conns:
+            with contextlib.suppress(psycopg.Error):
+                conn.cancel()
+
+
+def run_parallel(jobs: list[Callable[[StatementCanceller], None]]) -> None:
+    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error.
+
+    On an interrupt (or a job's failure) the other jobs' statements are cancelled and the error re-raised as
+    soon as they have stopped, so no job goes on to record its work as complete.
+    """
+    canceller = StatementCanceller()
+    pool = ThreadPoolExecutor(max_workers=len(jobs))
+    futures = [pool.submit(job, canceller) for job in jobs]
+    try:
+        for future in futures:
             future.result()
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        while not all(f.done() for f in futures):
+            canceller.cancel()  # again each round: a job may have been between two statements
+            concurrent.futures.wait(futures, timeout=0.5)
+        raise
+    finally:
+        pool.shutdown(wait=True)
 
 
 def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[str, Any]:
@@ -302,6 +418,14 @@ def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[
             )
     if metas[0]["fingerprint"] != metas[1]["fingerprint"] or metas[0]["schema_hash"] != metas[1]["schema_hash"]:
         raise HarnessError("before and after hold different datasets: run `python -m bench load` to reload both")
+    # Measuring one engine's table under another engine's label would publish wrong figures.
+    loaded_engines = sorted({str(m.get("engine")) for m in metas})
+    if loaded_engines != [pair.engine.name]:
+        other = f", or run with --engine {loaded_engines[0]}" if len(loaded_engines) == 1 else ""
+        raise HarnessError(
+            f"the instances hold a dataset loaded with engine {' and '.join(loaded_engines)}, but this run uses "
+            f"engine {pair.engine.name}: reload with `python -m bench load --engine {pair.engine.name}`{other}"
+        )
     if spec is not None and not is_current(metas[0], dataset_key(spec, pair.engine)):
         raise HarnessError(
             f"the loaded dataset ({metas[0].get('rows')} rows, fingerprint {str(metas[0].get('fingerprint'))[:12]}) "

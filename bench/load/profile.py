@@ -97,7 +97,7 @@ class ProfileOptions:
 def read_only_transaction(dsn: str, statement_timeout_ms: int) -> Iterator[psycopg.Connection[Any]]:
     """One REPEATABLE READ, READ ONLY transaction (rolled back at the end) on a session whose
     default_transaction_read_only is on: every statement sees the same snapshot and none can write."""
-    conn = connect(dsn, "profiled", autocommit=True)
+    conn = connect(dsn, "profiled", autocommit=True, user_search_path=True)
     try:
         conn.execute("SET default_transaction_read_only = on")
         conn.autocommit = False

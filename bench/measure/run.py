@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +17,15 @@ import pytest
 from bench.core.cases import Case, load_cases
 from bench.core.config import PACKAGE_DIR, HarnessConfig
 from bench.core.errors import HarnessError
-from bench.core.results import RESULTS_SCHEMA_VERSION, new_run_dir, write_results
+from bench.core.results import (
+    RESULTS_FILE,
+    RESULTS_SCHEMA_VERSION,
+    discard_run,
+    new_run_dir,
+    publish_run,
+    run_id_of,
+    write_results,
+)
 from bench.db.database import harness_lock
 from bench.db.environment import collect_environment
 from bench.db.instances import InstancePair, open_instances
@@ -40,7 +48,8 @@ class RunContext:
     dataset: dict[str, Any]
     settings: MeasureSettings
     targets: Targets
-    run_dir: Path
+    run_dir: Path  # under its temporary name until the run is published
+    run_id: str
     conns: dict[str, psycopg.Connection[Any]]
     parents: dict[str, dict[str, str]]
     cases: list[Case]
@@ -64,15 +73,17 @@ def prepared_run(
     config: HarnessConfig,
     settings: MeasureSettings,
     targets_path: Path | None = None,
-    run_dir: Path | None = None,
     progress: bool = True,
 ) -> Iterator[RunContext]:
+    """A run folder and everything the timed cases need. The folder is published (renamed to its run id,
+    `latest` pointed at it) when the block ends with its results document written; otherwise it is removed."""
     targets = load_targets(targets_path)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
         dataset = require_loaded(pair)
         conns = {role: timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
+        run_dir: Path | None = None
         try:
             now = datetime.fromisoformat(dataset["spec"]["reference_instant"])
             cases = load_cases()
@@ -80,14 +91,33 @@ def prepared_run(
             if progress:
                 print("sampling parameters across selectivity ...", flush=True)
             samples = {c.name: sample_params(conns["before"], c, now, settings.seed, cache) for c in cases}
-            run_dir = run_dir or new_run_dir()
+            run_dir = new_run_dir(config.runs_dir)
             (run_dir / "params.json").write_text(
                 json.dumps({k: [s.to_dict() for s in v] for k, v in samples.items()}, indent=1)
             )
             parents = {role: index_parents(conns[role], pair.engine) for role in conns}
+            started_at = datetime.now(UTC).isoformat()
             yield RunContext(
-                pair, dataset, settings, targets, run_dir, conns, parents, cases, samples, datetime.now(UTC).isoformat()
+                pair,
+                dataset,
+                settings,
+                targets,
+                run_dir,
+                run_id_of(run_dir),
+                conns,
+                parents,
+                cases,
+                samples,
+                started_at,
             )
+            if (run_dir / RESULTS_FILE).is_file():
+                publish_run(run_dir)
+            else:
+                discard_run(run_dir)
+        except BaseException:
+            if run_dir is not None:
+                discard_run(run_dir)
+            raise
         finally:
             for conn in conns.values():
                 conn.close()
@@ -117,6 +147,8 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
     if select:
         args += ["-k", select]
     code = pytest.main(args, plugins=[_ContextPlugin(ctx)])
+    if code == pytest.ExitCode.INTERRUPTED:
+        raise KeyboardInterrupt  # pytest caught the Ctrl-C (or SIGTERM) itself; the harness still exits 130
     if code == pytest.ExitCode.NO_TESTS_COLLECTED:
         raise HarnessError(
             f"no query case matches -k {select!r}: case names are {', '.join(c.name for c in ctx.cases)}"
@@ -136,8 +168,7 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     sections: dict[str, Any] = {}
     suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
     for name in names:
-        if progress:
-            print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
+        print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
         started = time.perf_counter()
         try:
             sections[name] = SUITES[name][0](suite_ctx)
@@ -178,7 +209,7 @@ def finalize(
     finished = datetime.now(UTC)
     doc = {
         "schema_version": RESULTS_SCHEMA_VERSION,
-        "run_id": ctx.run_dir.name,
+        "run_id": ctx.run_id,
         "started_at": ctx.started_at,
         "finished_at": finished.isoformat(),
         "duration_s": (finished - datetime.fromisoformat(ctx.started_at)).total_seconds(),
@@ -209,11 +240,18 @@ def run_benchmark(
     verbose: bool = False,
     suites: list[str] | None = None,
     progress: bool = True,
+    before_publish: Callable[[dict[str, Any], Path], None] | None = None,
 ) -> dict[str, Any]:
+    """Time, judge and write the results document; before_publish(doc, run_dir) adds files (the report) to the
+    run folder while it still has its temporary name, so an interrupt there publishes nothing."""
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
+        print(f"timing the query cases{f' matching -k {select!r}' if select else ''} ...", flush=True)
         run_cases(ctx, select, verbose)
         sections = run_suites(ctx, config, suites, progress) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
-        return finalize(ctx, load_report, sections)
+        doc = finalize(ctx, load_report, sections)
+        if before_publish is not None:
+            before_publish(doc, ctx.run_dir)
+    return doc

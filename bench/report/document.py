@@ -421,7 +421,7 @@ def _raw_plans(case: dict[str, Any], plans_dir: Path) -> str:
     for s in case["samples"]:
         for role in ("before", "after"):
             path = plans_dir / f"{case['name']}__{s['label']}__{role}.json"
-            text = path.read_text() if path.is_file() else f"(no raw plan: {path} does not exist)"
+            text = path.read_text() if path.is_file() else f"(no raw plan: plans/{path.name} does not exist)"
             out.append(
                 f"<details><summary>raw plan: {_e(s['label'])} / {_e(role)} "
                 f"<span class='sub'>({_e(path.name)})</span></summary><pre>{_e(text)}</pre></details>"

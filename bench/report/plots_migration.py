@@ -54,7 +54,7 @@ def _blocking_word(key: str, scenario: dict[str, Any], verdicts: dict[str, dict[
 
 def _short_sql(text: str) -> str:
     """`CREATE INDEX "agent_events_data_idx" ON ...` -> `CREATE INDEX data_idx`: enough to tell statements apart."""
-    match = re.match(r'\s*(\w+ INDEX(?: CONCURRENTLY)?)(?: IF (?:NOT )?EXISTS)?\s+"?(\w+)"?', text)
+    match = re.match(r'\s*(\w+ INDEX(?: CONCURRENTLY)?)(?: IF (?:NOT )?EXISTS)?\s+(?:"?\w+"?\.)?"?(\w+)"?', text)
     if not match:
         return text[:40]
     return f"{match.group(1)} {match.group(2).removeprefix('agent_events_')}"

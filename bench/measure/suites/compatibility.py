@@ -82,7 +82,7 @@ def check_compatibility(
     ]
     if not records:
         notes.append(
-            f"No timing-run records in {run_dir / 'cases'}: the query suite did not run; every case's own "
+            "No timing-run records in the run's cases/ folder: the query suite did not run; every case's own "
             "parameter slots were compared here."
         )
     return {

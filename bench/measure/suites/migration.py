@@ -33,6 +33,7 @@ from bench.core.engine import Engine
 from bench.core.errors import MigrationError
 from bench.core.sql_files import read_statements, split_statements
 from bench.core.verdict_words import VerdictWord
+from bench.db.database import TARGET_SCHEMA
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
 from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
@@ -158,7 +159,7 @@ def _partitioned_concurrently(conn: psycopg.Connection[Any]) -> list[sql.Composa
     statements: list[sql.Composable | str] = _statements("concurrent_partitions_parents.sql")
     for partition in partitions:
         names = {
-            "partition": sql.Identifier(partition),
+            "partition": sql.Identifier(TARGET_SCHEMA, partition),
             "session_index": sql.Identifier(f"{partition}_session_id_timestamp_idx"),
             "project_index": sql.Identifier(f"{partition}_project_id_timestamp_idx"),
             "data_index": sql.Identifier(f"{partition}_data_idx"),

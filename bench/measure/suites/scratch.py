@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -21,16 +22,16 @@ from tqdm import tqdm
 from bench.core.cases import QUERIES_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError
-from bench.db.database import ensure_marked
+from bench.db.database import AGENT_EVENTS, ensure_marked
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import apply_migration, create_indexes_before, create_table
-from bench.load.loader import run_parallel
+from bench.load.loader import StatementCanceller, run_parallel
 from generators.copy_format import COLUMNS, encode_copy_text
 from generators.events import EventBatch, generate_batches
 from generators.shape import DatasetSpec
 
 SCRATCH_PREFIX = "phase2_bench_scratch"
-COPY_SQL = f"COPY agent_events ({', '.join(COLUMNS)}) FROM STDIN"
+COPY_SQL = f"COPY {AGENT_EVENTS} ({', '.join(COLUMNS)}) FROM STDIN"
 INSERT_TEMPLATE = QUERIES_DIR / "scratch" / "insert_events.sql"
 
 
@@ -134,14 +135,14 @@ def build_copies(
         for conn in conns:
             conn.close()
 
-    def finish(target: Instance, with_migration: bool) -> None:
-        with target.connect() as conn:
-            create_indexes_before(conn)
+    def finish(target: Instance, with_migration: bool, canceller: StatementCanceller) -> None:
+        with canceller.connect(target) as conn:
+            create_indexes_before(conn, canceller.check)
             if with_migration:
-                apply_migration(conn)
-            conn.execute("VACUUM ANALYZE agent_events")
+                apply_migration(conn, on_statement=canceller.check)
+            conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
 
-    run_parallel([lambda t=t, m=m: finish(t, m) for t, m in zip(targets, migrate, strict=True)])  # type: ignore[misc]
+    run_parallel([functools.partial(finish, t, m) for t, m in zip(targets, migrate, strict=True)])
     return {"rows": rows, "engine": engine.name}
 
 

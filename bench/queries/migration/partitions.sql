@@ -2,5 +2,5 @@
 SELECT c.relname
 FROM pg_inherits i
 JOIN pg_class c ON c.oid = i.inhrelid
-WHERE i.inhparent = 'agent_events'::regclass
+WHERE i.inhparent = '"public"."agent_events"'::regclass
 ORDER BY c.relname
