@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 EXIT_HARNESS_FAILED = 2
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
-DEFAULT_SUITES = ("compatibility", "write_cost", "migration", "compression")
+DEFAULT_SUITES = ("app", "compatibility", "write_cost", "migration", "compression")
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -277,6 +277,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.measure.run import run_benchmark
+    from bench.report.app_section import format_app_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     doc = run_benchmark(
@@ -287,6 +288,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         suites=suites_from(args),
     )
+    if app_section := format_app_section(doc):
+        print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
@@ -326,10 +329,13 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
     import time
 
+    from bench.report.app_section import format_app_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
     doc = _benchmark(args, "default", DEFAULT_SUITES)
+    if app_section := format_app_section(doc):
+        print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
