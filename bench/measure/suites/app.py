@@ -163,8 +163,7 @@ def time_case(
     conns = {role: prepared_connection(pair, role, mode, settings.statement_timeout_ms) for role in ROLES}
     try:
         samples = [d.param_sample(case) for d in draws]
-        if mode == "auto":
-            prime(conns, case, samples)
+        primed = prime(conns, case, samples, 2 * settings.budget_s) if mode == "auto" else 0
         capture = PreparedPlanCapture(conns, mode)
         records = []
         for draw, sample in zip(draws, samples, strict=True):
@@ -176,6 +175,7 @@ def time_case(
             record["explained_as"] = dict(capture.explained_as)
             record["draws"] = draw.draws
             record["mode"] = mode
+            record["primed"] = primed
             _save_plans(run_dir, case.name, mode, record)
             records.append(record)
         return records
@@ -196,13 +196,21 @@ def section_notes(workload: Workload, skipped: dict[str, str], cases: dict[str, 
     notes = [
         f"Queries of {workload.application} at {workload.commit[:7]}, as Prisma 6.15 renders them, sent as named "
         "server-side prepared statements (psycopg prepare_threshold=0); under auto, each statement first ran "
-        "5 untimed executions, past the plan cache's custom-plan warm-up, as on a long-lived pool connection.",
+        "5 untimed executions, past the plan cache's custom-plan warm-up, as on a long-lived pool connection "
+        "(fewer when they took over twice the time budget; the plan counts then show it).",
         "Times are what the client waits for (execute and fetch every row over loopback); weighted time sums "
         "executions x the mean over parameter draws of the median execution.",
         "Statements the application adds for include: {session, project} (on agent_sessions and projects) are not "
         "measured: the harness has no such tables.",
     ]
     notes += [f"{name}: not run: {reason}" for name, reason in skipped.items()]
+    short = sorted(
+        n
+        for n, c in cases.items()
+        if any(s.get("primed", 5) < 5 for s in c["modes"].get("auto", {}).get("samples", []))
+    )
+    if short:
+        notes.append("primed fewer than 5 times under auto (slow statements): " + ", ".join(short))
     differ = [n for n, c in cases.items() for m, r in c["modes"].items() if r["same_rows"] is False]
     if differ:
         notes.append("RESULTS DIFFER between before and after: " + ", ".join(sorted(set(differ))))

@@ -127,15 +127,23 @@ class PreparedPlanCapture:
         return "generic" if used["generic"] > used["custom"] else "custom"
 
 
-def prime(conns: dict[str, psycopg.Connection[Any]], case: Case, samples: Sequence[ParamSample]) -> None:
+def prime(
+    conns: dict[str, psycopg.Connection[Any]], case: Case, samples: Sequence[ParamSample], budget_s: float
+) -> int:
     """Untimed executions past the plan cache's first five custom plans, parameters taken in turn.
 
-    Errors are left for the timed executions to record (they run the same statements).
+    Stops early once they have taken `budget_s` (a statement of seconds would spend minutes here); the plan
+    counts then show custom plans in the timed executions. Returns the executions per connection. Errors are
+    left for the timed executions to record (they run the same statements).
     """
-    if not samples:
-        return
+    spent = 0.0
     for i in range(CUSTOM_PLANS_BEFORE_GENERIC):
+        if not samples or spent > budget_s:
+            return i
         sample = samples[i % len(samples)]
         for conn in conns.values():
-            if execute_timed(conn, case.sql, sample.params).error:
-                return
+            execution = execute_timed(conn, case.sql, sample.params)
+            if execution.error:
+                return i
+            spent += (execution.ms or 0.0) / 1000
+    return CUSTOM_PLANS_BEFORE_GENERIC
