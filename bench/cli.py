@@ -33,7 +33,7 @@ EXIT_HARNESS_FAILED = 2
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "PHASE2_BENCH_DEBUG"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
-DEFAULT_SUITES = ("compatibility", "write_cost", "migration", "compression")
+DEFAULT_SUITES = ("app", "compatibility", "write_cost", "migration", "compression")
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -336,6 +336,7 @@ def cmd_load(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.measure.run import run_benchmark
+    from bench.report.app_section import format_app_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     check_run_inputs(args)
@@ -347,6 +348,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         verbose=args.verbose,
         suites=suites_from(args),
     )
+    if app_section := format_app_section(doc):
+        print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
@@ -392,12 +395,15 @@ def cmd_bench(args: argparse.Namespace) -> int:
     """instances -> load -> suites -> storage -> verdicts -> report; non-zero only if the harness failed."""
     import time
 
+    from bench.report.app_section import format_app_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
     check_run_inputs(args, DEFAULT_SUITES)
     written: list[Path] = []
     doc = _benchmark(args, "default", DEFAULT_SUITES, lambda doc, run_dir: written.extend(_report_into(doc, run_dir)))
+    if app_section := format_app_section(doc):
+        print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)

@@ -73,6 +73,13 @@ def seconds(value: float | None, decimals: int | None = None) -> str:
     return MISSING if value is None else f"{number(value, decimals)} s"
 
 
+def duration(ms: float | None) -> str:
+    """A time that may run long, from milliseconds: 12.3 ms below a second, 2.67 s from there."""
+    if ms is None:
+        return MISSING
+    return seconds(ms / 1000) if ms >= 1000 else milliseconds(ms)
+
+
 def rate(value: float | None, unit: str = "rows/s") -> str:
     """A throughput: 51,234 rows/s."""
     return MISSING if value is None else f"{number(value)} {unit}"

@@ -18,6 +18,8 @@ from bench.db.plans import capture_plan, check_plan, summarize_plan
 from bench.measure.params import ParamSample
 
 ROLES = ("before", "after")
+# (connection, SQL text, parameters) -> EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output
+PlanCapture = Callable[[psycopg.Connection[Any], str, dict[str, Any]], list[dict[str, Any]]]
 
 
 @dataclass(frozen=True)
@@ -99,8 +101,13 @@ def measure_sample(
     settings: MeasureSettings,
     parents: dict[str, dict[str, str]],
     pedantic: Callable[..., Any] | None = None,
+    plan_capture: PlanCapture = capture_plan,
 ) -> dict[str, Any]:
-    """Interleaved timing (before, after, then after, before ...), so machine drift hits both alike."""
+    """Interleaved timing (before, after, then after, before ...), so machine drift hits both alike.
+
+    `plan_capture` runs the untimed EXPLAIN; a suite that times prepared statements passes one that explains
+    the prepared statement under the plan cache mode it measured.
+    """
     latencies: dict[str, list[float | None]] = {r: [] for r in ROLES}
     errors: dict[str, str | None] = dict.fromkeys(ROLES)
     first: dict[str, Execution] = {}
@@ -153,7 +160,7 @@ def measure_sample(
             plans[role] = None
             continue
         try:
-            raw = capture_plan(conns[role], case.sql, sample.params)
+            raw = plan_capture(conns[role], case.sql, sample.params)
         except psycopg.Error as e:
             plans[role] = None
             errors[role] = errors[role] or f"EXPLAIN failed: {str(e).strip()}"

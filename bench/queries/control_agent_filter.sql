@@ -1,4 +1,5 @@
 -- kind: control
+-- origin: design document
 -- params: agent_id
 -- The newest 100 events of one agent type; the migration should not change it.
 SELECT * FROM agent_events

@@ -1,4 +1,5 @@
 -- kind: control
+-- origin: design document
 -- params: severity
 -- The newest 100 events of one severity in the last week; the migration should not change it.
 SELECT * FROM agent_events

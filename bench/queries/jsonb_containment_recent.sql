@@ -1,4 +1,5 @@
 -- kind: promise
+-- origin: design document
 -- promise: jsonb_containment
 -- params: file_path_recent_hour
 -- after_uses: agent_events_data_idx

@@ -1,4 +1,5 @@
 -- kind: promise
+-- origin: design document
 -- promise: project_timeline
 -- params: project_recent_week
 -- after_uses: agent_events_project_id_timestamp_idx

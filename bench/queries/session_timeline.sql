@@ -1,4 +1,5 @@
 -- kind: promise
+-- origin: design document
 -- promise: session_timeline
 -- params: session_recent_day
 -- after_uses: agent_events_session_id_timestamp_idx

@@ -17,8 +17,9 @@ from typing import Any
 
 from bench.core.config import RUNS_DIR
 from bench.core.formatting import mib, number, percent_change, ratio, ratio_interval
+from bench.report.app_section import html_app_section, markdown_app_section
 from bench.report.figure_style import verdict_colour
-from bench.report.figures import FIGURES, SUITE_FIGURES, FigureSpec
+from bench.report.figures import APP_FIGURE_NAMES, FIGURES, SUITE_FIGURES, FigureSpec
 from bench.report.plots import server_speedup
 from bench.report.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
@@ -259,12 +260,19 @@ def _md_figures(figures: Sequence[tuple[str, str]]) -> list[str]:
     return [line for title, path in figures for line in (f"**{title}**", "", f"![{title}]({path})", "")]
 
 
+def _md_app_lines(doc: Doc, figures: Sequence[tuple[str, str]]) -> list[str]:
+    """The application's workload first, then the design document's promises under their own heading."""
+    lines = markdown_app_section(doc, figures)
+    return [*lines, "## The design document's promises", ""] if lines else []
+
+
 def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
     lines = [
         "# Phase 2 index migration: benchmark report",
         "",
         f"_{subtitle(doc)}_",
         "",
+        *_md_app_lines(doc, figures),
         headline(doc),
         "",
         *_md_table(VERDICT_HEADER, markdown_verdict_rows(doc)),
@@ -280,6 +288,7 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
     lines += ["## Storage", "", *_md_table(["", "before", "after", "change"], storage_rows(doc, per_index=False)), ""]
     suites = suite_sections(doc)
     placed = {f"{name}.png" for suite in suites for name in suite["figures"]}
+    placed |= {f"{name}.png" for name in APP_FIGURE_NAMES}
     rest = [(title, path) for title, path in figures if path not in placed]
     if rest:
         lines += ["## Figures", "", *_md_figures(rest)]
@@ -464,6 +473,7 @@ def html_report(doc: Doc, figures: Sequence[tuple[FigureSpec, bytes]], plans_dir
         f"<style>{CSS}</style></head><body>",
         "<h1>Phase 2 index migration: benchmark report</h1>",
         f"<p class='sub'>{_e(subtitle(doc))}</p>",
+        *html_app_section(doc, _html_figures([(s, png) for s, png in figures if s.name in APP_FIGURE_NAMES], "h3")),
         f"<p><b>{_e(headline(doc))}</b></p>",
         "<h2>Verdicts</h2>",
         _verdict_table_html(doc),
@@ -475,7 +485,7 @@ def html_report(doc: Doc, figures: Sequence[tuple[FigureSpec, bytes]], plans_dir
         parts += ["<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in found], "</ul>"]
     parts += ["<h2>Storage</h2>", _html_table(["", "before", "after", "change"], storage_rows(doc, per_index=True))]
     suites = suite_sections(doc)
-    placed = {name for suite in suites for name in suite["figures"]}
+    placed = {name for suite in suites for name in suite["figures"]} | set(APP_FIGURE_NAMES)
     rest = [(spec, png) for spec, png in figures if spec.name not in placed]
     if rest:
         parts += ["<h2>Figures</h2>", *_html_figures(rest, "h3")]

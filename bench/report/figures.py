@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from bench.report import (
     plots,
+    plots_app,
     plots_compression,
     plots_migration,
     plots_scaling,
@@ -31,7 +32,14 @@ class FigureSpec:
     draw: Callable[[Doc], Figure | None]  # None when the document holds nothing for this figure
 
 
+# The application's workload opens the report, so its figures are drawn there rather than under the suites.
+APP_FIGURES = (
+    FigureSpec("app_weighted_time", "Application workload: database time per page type", plots_app.weighted_time),
+    FigureSpec("app_latency", "Application workload: latency per case", plots_app.case_latency),
+)
+APP_FIGURE_NAMES = tuple(spec.name for spec in APP_FIGURES)
 _RUN_FIGURES = (
+    *APP_FIGURES,
     FigureSpec("speedups", "Speedup per case", plots.speedups),
     FigureSpec("latency", "Latency distributions, before vs after", plots.latency),
     FigureSpec("speedup_vs_rows", "Speedup against rows matched, per parameter", plots.speedup_vs_rows),

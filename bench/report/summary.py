@@ -80,6 +80,7 @@ SUITE_UNITS: tuple[tuple[str, str, str, float], ...] = (
     ("compression", "compression_", "%", 1.0),
     ("sweep", "time_range_p95/", " ms", 1.0),
     ("scaling", "storage_overhead", "%", 1.0),
+    ("app", "gin_", "%", 100.0),  # the share of Prisma JSON-filter plans that use the GIN index
 )
 EVIDENCE_WIDTH = 110  # the terminal shows the start of the evidence; report.md has all of it
 

@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
-from bench.measure.suites import SuiteFunction, compatibility, compression, migration, scaling, sweep, write_cost
+from bench.measure.suites import (
+    SuiteFunction,
+    app,
+    compatibility,
+    compression,
+    migration,
+    scaling,
+    sweep,
+    write_cost,
+)
 
 SUITES: dict[str, tuple[SuiteFunction, str]] = {
     "compatibility": (
@@ -17,4 +26,5 @@ SUITES: dict[str, tuple[SuiteFunction, str]] = {
     "compression": (compression.run, "TimescaleDB compression after 7 days: sizes, index overhead, query times"),
     "sweep": (sweep.run, "where the speedups hold: speedup curves over the shape of the data"),
     "scaling": (scaling.run, "promise speedups and storage at several dataset sizes (slow: reloads)"),
+    "app": (app.run, "the application's workload: devlog's reads as its ORM sends them, weighted by its pages"),
 }
