@@ -16,8 +16,9 @@ from matplotlib.image import imread
 
 from bench.cli import EXIT_HARNESS_FAILED, main
 from bench.core.errors import HarnessError
+from bench.report import document, figures, plots
 from bench.report.compare import compare_runs, environment_differences
-from bench.report.document import document, figures, html_report, markdown_report, notes, plots, write_report
+from bench.report.document import html_report, markdown_report, notes, write_report
 
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"
 FIGURE_FILES = ("speedups.png", "latency.png", "speedup_vs_rows.png", "storage.png")
