@@ -21,7 +21,8 @@ if TYPE_CHECKING:
 
 EXIT_HARNESS_FAILED = 2
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
-DEFAULT_SUITES = ("app", "compatibility", "write_cost", "migration", "compression")
+DEFAULT_SUITES = ("app", "app_writes", "compatibility", "write_cost", "migration", "compression")
+ENV_WORKLOAD = "PHASE2_BENCH_WORKLOAD"
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -173,6 +174,27 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
         "`make bench` runs the default set",
     )
+    g.add_argument(
+        "--workload",
+        type=Path,
+        default=None,
+        help="the application's workload file for the app and app_writes suites, e.g. one `python -m bench profile` "
+        f"wrote from pg_stat_statements (default: bench/workloads/devlog.toml; env {ENV_WORKLOAD})",
+    )
+
+
+def workload_from(args: argparse.Namespace) -> Path | None:
+    """--workload (or its environment variable), checked now so a bad file fails before minutes of loading."""
+    import os
+
+    raw = args.workload or os.environ.get(ENV_WORKLOAD) or None
+    if raw is None:
+        return None
+    from bench.measure.suites.app import app_cases
+
+    path = Path(raw)
+    app_cases(path)  # raises a WorkloadError naming the key and the fix
+    return path
 
 
 def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list[str]:
@@ -287,6 +309,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.select,
         verbose=args.verbose,
         suites=suites_from(args),
+        workload=workload_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
@@ -303,6 +326,7 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
+    workload = workload_from(args)
     config = config_from(args)
     with open_instances(config, keep_running=True) as pair:
         started_here = list(pair.started)
@@ -317,6 +341,7 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
                 args.verbose,
                 progress=not args.no_progress,
                 suites=suites_from(args, default_suites),
+                workload=workload,
             )
         finally:
             if started_here and not config.external:
@@ -398,8 +423,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
         raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
     baseline = load_results(args.baseline) if args.baseline else None
     if args.results:
-        if args.preset or args.rows or args.select or args.suites:
-            raise HarnessError("--results judges an existing run: --preset, --rows, -k and --suites apply to a new run")
+        if args.preset or args.rows or args.select or args.suites or args.workload:
+            raise HarnessError(
+                "--results judges an existing run: --preset, --rows, -k, --suites and --workload apply to a new run"
+            )
         path = resolve_run(args.results)
         doc = load_results(path)
         run_dir = path.parent

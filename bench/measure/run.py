@@ -125,7 +125,9 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
         raise HarnessError(f"the query suite did not complete (pytest exit code {int(code)}); see the output above")
 
 
-def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
+def run_suites(
+    ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True, workload: Path | None = None
+) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
     from bench.measure.suites import SuiteContext
     from bench.measure.suites.registry import SUITES
@@ -134,7 +136,7 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     if unknown:
         raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
     sections: dict[str, Any] = {}
-    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
+    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress, workload)
     for name in names:
         if progress:
             print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
@@ -209,11 +211,12 @@ def run_benchmark(
     verbose: bool = False,
     suites: list[str] | None = None,
     progress: bool = True,
+    workload: Path | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         run_cases(ctx, select, verbose)
-        sections = run_suites(ctx, config, suites, progress) if suites else {}
+        sections = run_suites(ctx, config, suites, progress, workload) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         return finalize(ctx, load_report, sections)
