@@ -4,6 +4,7 @@ untouched, and the figures computed correctly from given samples (no timing thre
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from bench.db.instances import Instance, InstancePair
 from bench.db.schema import create_indexes_before, create_table, index_set
 from bench.judge.app_writes import summarize_variant, unit_estimate, variant_key, variant_verdict
 from bench.load.loader import require_loaded
+from bench.measure.suites.app import AppSettings, measure_app_workload
 from bench.measure.suites.app_writes import (
     AUTO_CREATED_CONTEXT,
     SCHEMA_VARIANT,
@@ -29,6 +31,10 @@ from bench.measure.suites.app_writes import (
     write_cases,
 )
 from bench.measure.suites.scratch import COPY_SQL, SCRATCH_PREFIX, RowStream, insert_rows
+from bench.measure.timing import MeasureSettings
+from bench.report.app_section import TITLE, format_app_section
+from bench.report.document import markdown_report
+from bench.report.figures import FIGURES, SUITE_FIGURES
 from generators.copy_format import encode_copy_text
 from generators.shape import spec_from_args
 
@@ -36,6 +42,7 @@ QUICK = AppWritesSettings(
     seed=7, prefill_cap=5_000, repetitions=3, warmup_repetitions=1, rows_per_batch_size=2_000, single_rows=20
 )
 ROLES = ("before", "after")
+STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"  # a real ci-preset results document
 
 
 # ==== the application-schema variant on a scratch database ======================================================
@@ -145,10 +152,19 @@ def measured_state(pair: InstancePair) -> dict[str, Any]:
     return state
 
 
-@pytest.mark.slow
-def test_section_on_the_ci_preset(loaded_pair: InstancePair) -> None:
+@pytest.fixture(scope="module")
+def measured_section(loaded_pair: InstancePair) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """(state of the measured tables before, the section, state after)."""
     untouched = measured_state(loaded_pair)
     section = measure_app_writes(loaded_pair, require_loaded(loaded_pair), QUICK)
+    return untouched, section, measured_state(loaded_pair)
+
+
+@pytest.mark.slow
+def test_section_on_the_ci_preset(
+    loaded_pair: InstancePair, measured_section: tuple[dict[str, Any], dict[str, Any], dict[str, Any]]
+) -> None:
+    untouched, section, after = measured_section
 
     assert section["name"] == "app_writes" and section["skipped"] is None
     records = section["records"]
@@ -193,8 +209,39 @@ def test_section_on_the_ci_preset(loaded_pair: InstancePair) -> None:
     assert "rows/s" in verdicts["app_ingest_batch@1000"]["evidence"]
     assert any("never fired" in n for n in section["notes"])
     assert any("app_ingest_one is a what-if" in n for n in section["notes"])
-    assert measured_state(loaded_pair) == untouched
+    assert after == untouched
     assert all(not scratch_databases_left(inst) for inst in loaded_pair)
+
+
+@pytest.mark.slow
+def test_the_report_shows_the_writes(
+    loaded_pair: InstancePair,
+    measured_section: tuple[dict[str, Any], dict[str, Any], dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    _, section, _ = measured_section
+    reads = measure_app_workload(
+        loaded_pair,
+        require_loaded(loaded_pair),
+        tmp_path,
+        AppSettings(
+            MeasureSettings(warmup=1, min_rounds=2, max_rounds=2, budget_s=0.01), cases=("app_session_events",)
+        ),
+    )
+    doc = json.loads(STORED.read_text())
+    doc["suites"] = {"app": reads, "app_writes": section}
+    assert SUITE_FIGURES["app_writes"] == ["app_writes"]
+    assert FIGURES["app_writes"].draw(doc) is not None
+    assert FIGURES["app_writes"].draw({**doc, "suites": {"app": reads}}) is None
+    text = markdown_report(doc, [("Application writes", "app_writes.png")])
+    opening = text[text.index(f"## {TITLE}") : text.index("## The design document's promises")]
+    # the verdict row of the writes sits in the application's table of weighted time, and in its headline
+    row = next(line for line in opening.splitlines() if line.startswith("| per 1,000,000 ingested events"))
+    word = {v["promise"]: v["verdict"] for v in section["verdicts"]}["ingested_events"].upper()
+    assert "in batches of 100" in row and row.rstrip(" |").endswith(word)
+    assert "per 1,000,000 ingested events in batches of 100 (app_writes)" in opening
+    assert "### app_writes:" in text and "![Application writes](app_writes.png)" in text
+    assert "per 1,000,000 ingested events" in format_app_section(doc)
 
 
 # ==== figures from given samples ==================================================================================
