@@ -482,6 +482,13 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sample-rows", type=int, default=defaults.sample_rows, help="rows a sample aims at")
     g.add_argument("--statement-timeout-ms", type=int, default=defaults.statement_timeout_ms)
     g.add_argument(
+        "--workload-out",
+        type=Path,
+        default=None,
+        help="where the observed mix of pg_stat_statements goes, in the workload format (`--workload FILE` replays "
+        "it); default: beside --out as NAME.workload.toml, else ./observed.workload.toml",
+    )
+    g.add_argument(
         "--compare",
         nargs=2,
         metavar=("SOURCE", "GENERATED"),
@@ -507,23 +514,39 @@ def cmd_profile(args: argparse.Namespace) -> int:
         sample_rows=args.sample_rows,
         statement_timeout_ms=args.statement_timeout_ms,
     )
+    options.validate()  # before the statements are read: a refused option touches nothing
     dsn = args.dsn or os.environ.get("PHASE2_PROFILE_DSN")
     if args.instance:
         from bench.db.instances import open_instances
 
         with open_instances(config_from(args)) as pair:
-            profile = profile_database(pair.by_role(args.instance).dsn, options)
+            dsn = pair.by_role(args.instance).dsn
+            mix_line = _observed_mix(dsn, args)
+            profile = profile_database(dsn, options)
     elif dsn:
+        # The statements first: the profile's own reads of the table would otherwise be counted among them.
+        mix_line = _observed_mix(dsn, args)
         profile = profile_database(dsn, options)
     else:
         raise HarnessError("name the database to profile: --dsn 'host=... dbname=...' (or --instance before)")
     text = write_profile(profile, args.out)
     if args.out:
-        print(f"{summary(profile)}\nprofile: {args.out}")
+        print(f"{summary(profile)}\nprofile: {args.out}\n{mix_line}")
     else:
-        print(summary(profile), file=sys.stderr)
+        print(f"{summary(profile)}\n{mix_line}", file=sys.stderr)
         print(text, end="")
     return 0
+
+
+def _observed_mix(dsn: str, args: argparse.Namespace) -> str:
+    """The observed mix from pg_stat_statements, written as a workload file; one line saying what happened."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from bench.load.statements import read_observed_mix, write_observed_workload
+
+    out = args.workload_out or (args.out.with_suffix(".workload.toml") if args.out else Path("observed.workload.toml"))
+    result = read_observed_mix(dsn, args.table, args.statement_timeout_ms)
+    return write_observed_workload(result, str(conninfo_to_dict(dsn).get("dbname") or "database"), out)
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
