@@ -298,3 +298,11 @@ def test_batch_sizes_include_every_ingest_unit(tmp_path: Path) -> None:
     settings = AppWritesSettings(seed=1, batch_sizes=(1000,), rows_per_batch_size=2_000, single_rows=10)
     assert settings.sizes(workload) == (100, 1000)  # the devlog workload's ingest unit is at 100
     assert settings.rows_written((100, 1000)) == (1 + 10) * (2_000 + 2_000 + 10)
+
+
+def test_make_bench_runs_the_suite() -> None:
+    from bench.cli import DEFAULT_SUITES
+    from bench.measure.suites.registry import SUITES
+
+    assert DEFAULT_SUITES.index("app_writes") == DEFAULT_SUITES.index("app") + 1
+    assert SUITES["app_writes"][0].__module__ == "bench.measure.suites.app_writes"
