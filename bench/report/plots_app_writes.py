@@ -91,6 +91,11 @@ def ingest(doc: Doc) -> Figure | None:
         ax_unit.margins(y=0.25)
         ax_unit.set_xlim(-0.8, 0.8)
         _grid(ax_unit, "y")
+    fig.suptitle(
+        "Application writes: the ingest routes' statements before vs after the migration (lower is better)",
+        fontsize=13,
+        fontweight="bold",
+    )
     handles = [
         Patch(facecolor=BEFORE_COLOUR, edgecolor="#252525", label="before (7 indexes)"),
         Patch(facecolor=AFTER_COLOUR, edgecolor="#252525", label="after (Phase 2 migration)"),
