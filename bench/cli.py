@@ -33,7 +33,8 @@ EXIT_HARNESS_FAILED = 2
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "PHASE2_BENCH_DEBUG"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
-DEFAULT_SUITES = ("app", "compatibility", "write_cost", "migration", "compression")
+DEFAULT_SUITES = ("app", "app_writes", "compatibility", "write_cost", "migration", "compression")
+ENV_WORKLOAD = "PHASE2_BENCH_WORKLOAD"
 
 
 def add_instance_options(parser: argparse.ArgumentParser) -> None:
@@ -217,6 +218,27 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
         "`make bench` runs the default set",
     )
+    g.add_argument(
+        "--workload",
+        type=Path,
+        default=None,
+        help="the application's workload file for the app and app_writes suites, e.g. one `python -m bench profile` "
+        f"wrote from pg_stat_statements (default: bench/workloads/devlog.toml; env {ENV_WORKLOAD})",
+    )
+
+
+def workload_from(args: argparse.Namespace) -> Path | None:
+    """--workload (or its environment variable), checked now so a bad file fails before minutes of loading."""
+    import os
+
+    raw = args.workload or os.environ.get(ENV_WORKLOAD) or None
+    if raw is None:
+        return None
+    from bench.measure.suites.app import app_cases
+
+    path = Path(raw)
+    app_cases(path)  # raises a WorkloadError naming the key and the fix
+    return path
 
 
 def suites_from(args: argparse.Namespace, default: tuple[str, ...] = ()) -> list[str]:
@@ -347,6 +369,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         args.select,
         verbose=args.verbose,
         suites=suites_from(args),
+        workload=workload_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
@@ -372,6 +395,7 @@ def _benchmark(
 
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
+    workload = workload_from(args)
     config = config_from(args)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         # From the load to the last suite: no other load or measurement can slip in between.
@@ -388,6 +412,7 @@ def _benchmark(
             progress=not args.no_progress,
             suites=suites_from(args, default_suites),
             before_publish=before_publish,
+            workload=workload,
         )
 
 
@@ -472,8 +497,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     runs_dir = runs_dir_from_env(args.runs_dir)
     baseline = load_results(args.baseline, runs_dir) if args.baseline else None
     if args.results:
-        if args.preset or args.rows or args.select or args.suites:
-            raise HarnessError("--results judges an existing run: --preset, --rows, -k and --suites apply to a new run")
+        if args.preset or args.rows or args.select or args.suites or args.workload:
+            raise HarnessError(
+                "--results judges an existing run: --preset, --rows, -k, --suites and --workload apply to a new run"
+            )
         path = resolve_run(args.results, runs_dir)
         doc = load_results(path)
         run_dir = path.parent
@@ -531,6 +558,13 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--sample-rows", type=int, default=defaults.sample_rows, help="rows a sample aims at")
     g.add_argument("--statement-timeout-ms", type=int, default=defaults.statement_timeout_ms)
     g.add_argument(
+        "--workload-out",
+        type=Path,
+        default=None,
+        help="where the observed mix of pg_stat_statements goes, in the workload format (`--workload FILE` replays "
+        "it); default: beside --out as NAME.workload.toml, else ./observed.workload.toml",
+    )
+    g.add_argument(
         "--compare",
         nargs=2,
         metavar=("SOURCE", "GENERATED"),
@@ -556,24 +590,40 @@ def cmd_profile(args: argparse.Namespace) -> int:
         sample_rows=args.sample_rows,
         statement_timeout_ms=args.statement_timeout_ms,
     )
+    options.validate()  # before the statements are read: a refused option touches nothing
     dsn = args.dsn or os.environ.get("PHASE2_PROFILE_DSN")
     if args.instance:
         from bench.db.instances import open_instances
 
         # Reading needs no TimescaleDB preloaded: a running server is profiled as it is, never restarted.
         with open_instances(config_from(args), restart=False) as pair:
-            profile = profile_database(pair.by_role(args.instance).dsn, options)
+            dsn = pair.by_role(args.instance).dsn
+            mix_line = _observed_mix(dsn, args)
+            profile = profile_database(dsn, options)
     elif dsn:
+        # The statements first: the profile's own reads of the table would otherwise be counted among them.
+        mix_line = _observed_mix(dsn, args)
         profile = profile_database(dsn, options)
     else:
         raise HarnessError("name the database to profile: --dsn 'host=... dbname=...' (or --instance before)")
     text = write_profile(profile, args.out)
     if args.out:
-        print(f"{summary(profile)}\nprofile: {args.out}")
+        print(f"{summary(profile)}\nprofile: {args.out}\n{mix_line}")
     else:
-        print(summary(profile), file=sys.stderr)
+        print(f"{summary(profile)}\n{mix_line}", file=sys.stderr)
         print(text, end="")
     return 0
+
+
+def _observed_mix(dsn: str, args: argparse.Namespace) -> str:
+    """The observed mix from pg_stat_statements, written as a workload file; one line saying what happened."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    from bench.load.statements import read_observed_mix, write_observed_workload
+
+    out = args.workload_out or (args.out.with_suffix(".workload.toml") if args.out else Path("observed.workload.toml"))
+    result = read_observed_mix(dsn, args.table, args.statement_timeout_ms)
+    return write_observed_workload(result, str(conninfo_to_dict(dsn).get("dbname") or "database"), out)
 
 
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {

@@ -117,7 +117,7 @@ def validate(doc: Any, source: str = "results document") -> dict[str, Any]:
 
 
 # --- the document's shape ------------------------------------------------------------------------------------
-# What bench/report.py, plots.py, plots_suites.py, gate.py, compare.py and summary.py read, checked once on
+# What the report, plots, gate, compare and summary modules read, checked once on
 # loading so a damaged file gets one error naming its key instead of a traceback from deep inside a figure.
 # A key ending in "?" may be absent; Null(x) may be null; [x] is a list of x; Each(x) an object of x values.
 

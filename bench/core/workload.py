@@ -1,7 +1,9 @@
 """An application's workload file (bench/workloads/*.toml): what each unit of use issues, and its access model.
 
 A unit (one session page view, one dashboard load, one hour of an open dashboard) lists the application cases
-it runs and how many times; [page_views] splits page views between page units for the headline figure;
+it runs and how many times; an ingest unit (its cases are the writes of bench/queries/app_writes/, with
+`batch_rows`) says what ingesting events issues; [page_views] splits page views between page units for the
+headline figure;
 [what_if] lists the cases no shipped page issues, with the reason; [access] holds the knobs of the parameter
 draws; [run] the plan cache modes to measure. The file is checked on load, and every problem names the key and
 how to fix it. docs/app-workload.md describes the model.
@@ -21,13 +23,20 @@ from bench.core.errors import HarnessError
 
 WORKLOADS_DIR = PACKAGE_DIR / "workloads"
 DEFAULT_WORKLOAD_PATH = WORKLOADS_DIR / "devlog.toml"
+# The application's writes (bench.measure.suites.app_writes times them); an ingest unit counts only these.
+WRITE_CASES_DIR = PACKAGE_DIR / "queries" / "app_writes"
+MAX_BATCH_ROWS = 1000  # the batch route's zod .max(1000) and the collector's batchSize limit
 WORKLOAD_SCHEMA = 1
 PLAN_CACHE_MODES = ("auto", "force_generic_plan", "force_custom_plan")
 MIX_TOLERANCE = 1e-6
 
-_TOP_KEYS = frozenset({"schema", "application", "commit", "run", "access", "units", "page_views", "what_if"})
+_TOP_KEYS = frozenset(
+    {"schema", "application", "commit", "run", "access", "units", "page_views", "what_if", "observed"}
+)
 _RUN_KEYS = frozenset({"plan_cache_modes"})
-_UNIT_KEYS = frozenset({"title", "per", "source", "cases"})
+_UNIT_KEYS = frozenset({"title", "per", "source", "cases", "batch_rows"})
+_OBSERVED_KEYS = frozenset({"source", "statements"})
+_STATEMENT_KEYS = frozenset({"queryid", "case", "calls", "mean_exec_time_ms", "rows", "text"})
 _PAGE_VIEW_KEYS = frozenset({"per", "mix", "reason"})
 
 
@@ -60,6 +69,22 @@ class Unit:
     per: float  # the verdict's scale: database time per `per` units
     source: str
     cases: dict[str, float]  # case -> executions per unit
+    batch_rows: int | None = None  # ingest units only: events per batch request the counts assume
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ObservedStatement:
+    """One pg_stat_statements entry a profiled mix was taken from: aggregates and normalised text only."""
+
+    queryid: int
+    case: str  # the application case it matched, "" when none did
+    calls: int
+    mean_exec_time_ms: float
+    rows: int
+    text: str
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,6 +102,9 @@ class Workload:
     page_view_mix: dict[str, float]  # page unit -> share of page views
     page_views_reason: str
     what_if: dict[str, str] = field(default_factory=dict)  # case -> why no shipped page issues it
+    write_units: tuple[Unit, ...] = ()  # ingest units: their cases are writes, measured by the app_writes suite
+    observed: tuple[ObservedStatement, ...] = ()
+    observed_source: str = ""
 
     @property
     def headline_mode(self) -> str:
@@ -108,11 +136,18 @@ class Workload:
             "units": [u.to_dict() for u in self.units],
             "page_views": {"per": self.page_views_per, "mix": self.page_view_mix, "reason": self.page_views_reason},
             "what_if": self.what_if,
+            "write_units": [u.to_dict() for u in self.write_units],
+            "observed": {"source": self.observed_source, "statements": [o.to_dict() for o in self.observed]},
         }
 
 
-def load_workload(path: Path | None, known_cases: Iterable[str]) -> Workload:
-    """Read and check a workload file against the application cases that exist (bench/queries/app/)."""
+def write_case_names() -> list[str]:
+    return sorted(p.stem for p in WRITE_CASES_DIR.glob("*.sql"))
+
+
+def load_workload(path: Path | None, known_cases: Iterable[str], write_cases: Iterable[str] | None = None) -> Workload:
+    """Read and check a workload file against the application cases that exist (bench/queries/app/, and the
+    writes of bench/queries/app_writes/ unless `write_cases` names them)."""
     path = DEFAULT_WORKLOAD_PATH if path is None else Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -125,10 +160,13 @@ def load_workload(path: Path | None, known_cases: Iterable[str]) -> Workload:
         document = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise WorkloadError(f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)") from err
-    return parse_workload(document, path, list(known_cases))
+    writes = write_case_names() if write_cases is None else list(write_cases)
+    return parse_workload(document, path, list(known_cases), writes)
 
 
-def parse_workload(document: Mapping[str, Any], path: Path, known_cases: list[str]) -> Workload:
+def parse_workload(
+    document: Mapping[str, Any], path: Path, known_cases: list[str], write_cases: list[str] | None = None
+) -> Workload:
     _reject_unknown(document, _TOP_KEYS, "", path)
     if document.get("schema") != WORKLOAD_SCHEMA:
         _fail(path, "schema", f"is {document.get('schema')!r}", f"this version reads `schema = {WORKLOAD_SCHEMA}`")
@@ -139,10 +177,18 @@ def parse_workload(document: Mapping[str, Any], path: Path, known_cases: list[st
     units_table = _table(document, "units", "", path)
     if not units_table:
         _fail(path, "units", "is empty", "add at least one unit, e.g. [units.session_page_view]")
-    units = tuple(_unit(name, table, path, known_cases) for name, table in units_table.items())
-    what_if = _what_if(_table(document, "what_if", "", path, required=False), path, known_cases)
+    writes = write_case_names() if write_cases is None else write_cases
+    every_unit = [_unit(name, table, path, known_cases, writes) for name, table in units_table.items()]
+    units = tuple(u for u in every_unit if u.batch_rows is None)
+    write_units = tuple(u for u in every_unit if u.batch_rows is not None)
+    if not units:
+        _fail(path, "units", "has no unit of reads", "add at least one, e.g. [units.session_page_view]")
+    what_if = _what_if(_table(document, "what_if", "", path, required=False), path, [*known_cases, *writes])
     per, mix, reason = _page_views(_table(document, "page_views", "", path), path, [u.name for u in units])
-    weighted = {c for u in units for c in u.cases}
+    observed, observed_source = _observed(
+        _table(document, "observed", "", path, required=False), path, [*known_cases, *writes]
+    )
+    weighted = {c for u in every_unit for c in u.cases}
     both = sorted(weighted & set(what_if))
     if both:
         _fail(path, f"what_if.{both[0]}", "is also counted in a unit", "a case is either weighted or a what-if")
@@ -154,7 +200,21 @@ def parse_workload(document: Mapping[str, Any], path: Path, known_cases: list[st
             f"leave out the application case(s) {', '.join(unplaced)}",
             "count each in a unit's cases, or list it under [what_if] with the reason no page issues it",
         )
-    return Workload(path, application, commit, modes, access, units, per, mix, reason, what_if)
+    return Workload(
+        path,
+        application,
+        commit,
+        modes,
+        access,
+        units,
+        per,
+        mix,
+        reason,
+        what_if,
+        write_units,
+        observed,
+        observed_source,
+    )
 
 
 def _plan_cache_modes(table: Mapping[str, Any], path: Path) -> tuple[str, ...]:
@@ -203,7 +263,7 @@ def _access(table: Mapping[str, Any], path: Path) -> AccessModel:
     return AccessModel(**values)
 
 
-def _unit(name: str, table: Any, path: Path, known_cases: list[str]) -> Unit:
+def _unit(name: str, table: Any, path: Path, known_cases: list[str], write_cases: list[str]) -> Unit:
     where = f"units.{name}"
     if not isinstance(table, Mapping):
         _fail(path, where, "is not a table", f"write [{where}] with title, per, source and cases")
@@ -213,23 +273,86 @@ def _unit(name: str, table: Any, path: Path, known_cases: list[str]) -> Unit:
         _fail(path, f"{where}.cases", "is empty", "list the cases one unit issues, e.g. { app_session_events = 1 }")
     counts = {}
     for case, count in cases.items():
-        if case not in known_cases:
+        if case not in known_cases and case not in write_cases:
             _fail(
                 path,
                 f"{where}.cases.{case}",
                 "is not an application case",
-                f"use a file name of bench/queries/app/ without .sql: {', '.join(known_cases)}",
+                f"use a file name of bench/queries/app/ or app_writes/ without .sql: "
+                f"{', '.join([*known_cases, *write_cases])}",
             )
         if not _is_number(count) or count <= 0:
             _fail(path, f"{where}.cases.{case}", f"is {count!r}", "give the executions per unit, a number > 0")
         counts[case] = float(count)
+    writes = [c for c in cases if c in write_cases]
+    if writes and len(writes) != len(cases):
+        _fail(
+            path,
+            f"{where}.cases",
+            f"mixes writes ({', '.join(writes)}) with reads",
+            "put the writes in an ingest unit of their own, with batch_rows",
+        )
     return Unit(
         name,
         _text(table, "title", where, path),
         _positive(table, "per", where, path),
         _text(table, "source", where, path),
         counts,
+        _batch_rows(table, where, path, bool(writes)),
     )
+
+
+def _batch_rows(table: Mapping[str, Any], where: str, path: Path, ingest: bool) -> int | None:
+    value = table.get("batch_rows")
+    if not ingest:
+        if value is not None:
+            _fail(path, f"{where}.batch_rows", "is set on a unit of reads", "only an ingest unit has batch_rows")
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= MAX_BATCH_ROWS:
+        _fail(
+            path,
+            f"{where}.batch_rows",
+            f"is {value!r}",
+            f"give the events per batch request of this ingest unit, 1 to {MAX_BATCH_ROWS}, e.g. batch_rows = 100",
+        )
+    return int(value)
+
+
+def _observed(
+    table: Mapping[str, Any], path: Path, known_cases: list[str]
+) -> tuple[tuple[ObservedStatement, ...], str]:
+    if not table:
+        return (), ""
+    _reject_unknown(table, _OBSERVED_KEYS, "observed", path)
+    source = _text(table, "source", "observed", path)
+    entries = table.get("statements", [])
+    if not isinstance(entries, list):
+        _fail(path, "observed.statements", "is not a list", "write each as [[observed.statements]]")
+    statements = []
+    for i, entry in enumerate(entries):
+        where = f"observed.statements[{i}]"
+        if not isinstance(entry, Mapping):
+            _fail(path, where, "is not a table", "write each as [[observed.statements]]")
+        _reject_unknown(entry, _STATEMENT_KEYS, where, path)
+        case = entry.get("case", "")
+        if not isinstance(case, str) or (case and case not in known_cases):
+            _fail(path, f"{where}.case", f"is {case!r}", f'use "" or one of {", ".join(known_cases)}')
+        numbers = {}
+        for key in ("queryid", "calls", "rows"):
+            value = entry.get(key)
+            if not isinstance(value, int) or isinstance(value, bool) or (key != "queryid" and value < 0):
+                _fail(path, f"{where}.{key}", f"is {value!r}", "give a whole number (>= 0 for calls and rows)")
+            numbers[key] = int(value)
+        mean: Any = entry.get("mean_exec_time_ms")
+        if not _is_number(mean) or mean < 0:
+            _fail(path, f"{where}.mean_exec_time_ms", f"is {mean!r}", "give a number of milliseconds >= 0")
+        text = entry.get("text")
+        if not isinstance(text, str):
+            _fail(path, f"{where}.text", "is missing", 'write text = "the normalised statement"')
+        statements.append(
+            ObservedStatement(numbers["queryid"], case, numbers["calls"], float(mean), numbers["rows"], text)
+        )
+    return tuple(statements), source
 
 
 def _what_if(table: Mapping[str, Any], path: Path, known_cases: list[str]) -> dict[str, str]:

@@ -157,7 +157,9 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
         raise HarnessError(f"the query suite did not complete (pytest exit code {int(code)}); see the output above")
 
 
-def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
+def run_suites(
+    ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True, workload: Path | None = None
+) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
     from bench.measure.suites import SuiteContext
     from bench.measure.suites.registry import SUITES
@@ -166,7 +168,7 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     if unknown:
         raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
     sections: dict[str, Any] = {}
-    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
+    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress, workload)
     for name in names:
         print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
         started = time.perf_counter()
@@ -241,6 +243,7 @@ def run_benchmark(
     suites: list[str] | None = None,
     progress: bool = True,
     before_publish: Callable[[dict[str, Any], Path], None] | None = None,
+    workload: Path | None = None,
 ) -> dict[str, Any]:
     """Time, judge and write the results document; before_publish(doc, run_dir) adds files (the report) to the
     run folder while it still has its temporary name, so an interrupt there publishes nothing."""
@@ -248,7 +251,7 @@ def run_benchmark(
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         print(f"timing the query cases{f' matching -k {select!r}' if select else ''} ...", flush=True)
         run_cases(ctx, select, verbose)
-        sections = run_suites(ctx, config, suites, progress) if suites else {}
+        sections = run_suites(ctx, config, suites, progress, workload) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         doc = finalize(ctx, load_report, sections)

@@ -13,6 +13,7 @@ from typing import Any
 
 from bench.core.formatting import duration, number, ratio, ratio_interval
 from bench.judge.app_workload import per_text
+from bench.report.app_writes_section import batch_words, ingest_units
 from bench.report.figures import APP_FIGURE_NAMES
 
 Doc = dict[str, Any]
@@ -63,11 +64,12 @@ def app_section(doc: Doc) -> AppSection | None:
     records = section["records"]
     workload = records["workload"]
     verdict_words = {v["promise"]: v["verdict"] for v in section.get("verdicts") or []}
+    ingest = ingest_units(doc)
     return AppSection(
         status="",
-        headline=headline(records, verdict_words),
+        headline=headline(records, verdict_words, ingest),
         tables=[
-            weighted_table(records, verdict_words),
+            weighted_table(records, verdict_words, ingest),
             case_table(records),
             mode_table(records),
         ],
@@ -77,7 +79,9 @@ def app_section(doc: Doc) -> AppSection | None:
     )
 
 
-def headline(records: dict[str, Any], verdict_words: dict[str, str]) -> str:
+def headline(
+    records: dict[str, Any], verdict_words: dict[str, str], ingest: Sequence[tuple[dict[str, Any], str]] = ()
+) -> str:
     workload = records["workload"]
     mode = workload["headline_mode"]
     parts = []
@@ -95,6 +99,15 @@ def headline(records: dict[str, Any], verdict_words: dict[str, str]) -> str:
             f"{_per(row)} before {duration(est['before_ms'])}, after {duration(est['after_ms'])}: "
             f"{_interval(est, 'speedup')} before/after, {word}"
         )
+    for row, word in ingest:
+        est = row["estimate"]
+        if est is None:
+            parts.append(f"{_per(row)}: measurement failed ({row['failure']})")
+            continue
+        parts.append(
+            f"{_per(row)} {batch_words(row)} (app_writes) before {duration(est['before_ms'])}, after "
+            f"{duration(est['after_ms'])}: {_interval(est, 'speedup')} before/after, {word.upper()}"
+        )
     return (
         f"{workload['application']} at {workload['commit'][:7]}, its reads as Prisma sends them (named prepared "
         f"statements, plan_cache_mode {mode}), weighted by how often its pages send them. Database time "
@@ -103,7 +116,9 @@ def headline(records: dict[str, Any], verdict_words: dict[str, str]) -> str:
     )
 
 
-def weighted_table(records: dict[str, Any], verdict_words: dict[str, str]) -> Table:
+def weighted_table(
+    records: dict[str, Any], verdict_words: dict[str, str], ingest: Sequence[tuple[dict[str, Any], str]] = ()
+) -> Table:
     workload = records["workload"]
     rows = []
     for mode, units in records["units"].items():
@@ -122,6 +137,18 @@ def weighted_table(records: dict[str, Any], verdict_words: dict[str, str]) -> Ta
                     word.upper(),
                 ]
             )
+    for row, word in ingest:  # the writes, from the app_writes suite: prepared statements, autocommit
+        est = row["estimate"]
+        rows.append(
+            [
+                f"{_per(row)} {batch_words(row)}",
+                "prepared (writes)",
+                duration(est["before_ms"]) if est else "-",
+                duration(est["after_ms"]) if est else "-",
+                _interval(est, "speedup") if est else f"failed: {row['failure']}",
+                word.upper(),
+            ]
+        )
     caption = (
         "Database time = sum over the cases a unit issues of executions x mean median latency over the access "
         f"model's parameter draws; 95% bootstrap intervals. Page views split {_mix(workload)} "

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from bench.report import (
     plots,
     plots_app,
+    plots_app_writes,
     plots_compression,
     plots_migration,
     plots_scaling,
@@ -47,6 +48,11 @@ _RUN_FIGURES = (
 )
 # suite name -> its figures, in drawing order
 SUITE_FIGURES_BY_SUITE: dict[str, tuple[FigureSpec, ...]] = {
+    "app_writes": (
+        FigureSpec(
+            "app_writes", "Application writes: the ingest routes' statements, before vs after", plots_app_writes.ingest
+        ),
+    ),
     "write_cost": (FigureSpec("write_cost", "Write cost: ingest rate before vs after", plots_write_cost.write_cost),),
     "migration": (
         FigureSpec(

@@ -34,6 +34,7 @@ class SuiteContext:
     targets: Targets
     run_dir: Path
     progress: bool = True
+    workload: Path | None = None  # the application's workload file (--workload); None: bench/workloads/devlog.toml
 
 
 SuiteFunction = Callable[[SuiteContext], dict[str, Any]]

@@ -52,7 +52,7 @@ class AppSettings:
 
 
 def run(ctx: SuiteContext) -> dict[str, Any]:
-    settings = AppSettings(reduced_settings(ctx.settings), ctx.targets.control_tolerance_pct)
+    settings = AppSettings(reduced_settings(ctx.settings), ctx.targets.control_tolerance_pct, ctx.workload)
     return measure_app_workload(ctx.pair, ctx.dataset, ctx.run_dir, settings, ctx.progress)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bench.measure.suites import (
     SuiteFunction,
     app,
+    app_writes,
     compatibility,
     compression,
     migration,
@@ -27,4 +28,8 @@ SUITES: dict[str, tuple[SuiteFunction, str]] = {
     "sweep": (sweep.run, "where the speedups hold: speedup curves over the shape of the data"),
     "scaling": (scaling.run, "promise speedups and storage at several dataset sizes (slow: reloads)"),
     "app": (app.run, "the application's workload: devlog's reads as its ORM sends them, weighted by its pages"),
+    "app_writes": (
+        app_writes.run,
+        "the application's writes with its schema and foreign keys: createMany batches of 100/1000 and create",
+    ),
 }
