@@ -192,9 +192,7 @@ def test_workload_option_reaches_the_suites_and_refuses_a_bad_file(
         return {"name": "probe", "title": "probe", "skipped": "probe", "verdicts": [], "records": {}, "notes": []}
 
     monkeypatch.setattr("bench.measure.suites.registry.SUITES", {"probe": (probe, "records the workload it is given")})
-    monkeypatch.setattr("bench.measure.run.new_run_dir", lambda: tmp_path / "run")
-    (tmp_path / "run" / "cases").mkdir(parents=True)
-    (tmp_path / "run" / "plans").mkdir()
+    monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(tmp_path / "runs"))
     for variable in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN"):
         monkeypatch.delenv(variable, raising=False)
     state = [

@@ -187,8 +187,7 @@ def test_bench_with_the_app_suite_runs_end_to_end(
     for variable in ("PHASE2_BEFORE_DSN", "PHASE2_AFTER_DSN"):
         monkeypatch.delenv(variable, raising=False)
     runs = tmp_path / "runs"  # keep reports/runs out of the test
-    monkeypatch.setattr("bench.measure.run.new_run_dir", lambda: results.new_run_dir(runs))
-    monkeypatch.setattr("bench.report.document.RUNS_DIR", runs)
+    monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(runs))
     state = ["--state-dir", str(harness_config.state_dir), "--pg-bin", str(harness_config.pg_bin)]
     quick = ["--warmup", "1", "--min-rounds", "2", "--max-rounds", "3", "--budget", "0.05"]
     code = main(
