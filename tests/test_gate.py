@@ -527,6 +527,11 @@ class TestCli:
     def test_harness_problems_exit_2(self, tmp_path: Path, args: tuple[str, ...]) -> None:
         assert self.gate(tmp_path, *args) == 2
 
+    def test_a_run_with_every_suite_is_judged_not_crashed(self, tmp_path: Path) -> None:
+        # write_cost's verdicts have a floor (expected_min) without a range: the table printed them by crashing.
+        suites = Path(__file__).parent / "data" / "results_ci_suites.json"
+        assert self.gate(tmp_path, "--results", str(suites)) in (0, 1)
+
     def test_a_truncated_results_document_exits_2(self, tmp_path: Path) -> None:
         path = tmp_path / "results.json"
         path.write_text(STORED.read_text()[:1000])

@@ -363,8 +363,11 @@ def _figure(verdict: dict[str, Any]) -> str:
 
 
 def _bound(verdict: dict[str, Any]) -> str:
-    if verdict.get("expected_min") is not None:
-        return f">= {verdict['expected_min']:g}x (promised {verdict['expected_min']:g}-{verdict['expected_max']:g}x)"
+    low, high = verdict.get("expected_min"), verdict.get("expected_max")
+    if low is not None and high is None:  # a floor without a range: write_cost's rates
+        return f">= {low:g}"
+    if low is not None:
+        return f">= {low:g}x (promised {low:g}-{high:g}x)"
     if verdict.get("bound") is None:
         return MISSING
     return f"<= {verdict['bound']:g}" if verdict.get("kind") == "max" else f">= {ratio(verdict['bound'])}"
