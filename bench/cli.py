@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -20,6 +21,7 @@ if TYPE_CHECKING:
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
+ENV_CACHE = "PHASE2_BENCH_CACHE"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
 DEFAULT_SUITES = ("app", "compatibility", "write_cost", "migration", "compression")
 
@@ -168,6 +170,13 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--verbose", action="store_true", help="one line per timed case")
     g.add_argument(
+        "--cache",
+        choices=("warm", "cold", "both"),
+        default=None,
+        help="cache state: warm (default), or add cold figures (restart + OS page cache evicted; embedded servers "
+        "only) to the query suite and the concurrency suite (env PHASE2_BENCH_CACHE)",
+    )
+    g.add_argument(
         "--suites",
         default=None,
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
@@ -222,7 +231,7 @@ def _knobs(pairs: list[str]) -> dict[str, Any]:
 
 
 def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
-    from bench.measure.timing import MeasureSettings
+    from bench.measure.timing import CACHE_STATES, MeasureSettings
 
     overrides = {
         k: v
@@ -235,7 +244,10 @@ def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
         }.items()
         if v is not None
     }
-    settings = MeasureSettings(**overrides)
+    cache = args.cache or os.environ.get(ENV_CACHE) or "warm"
+    if cache not in CACHE_STATES:
+        raise HarnessError(f"{ENV_CACHE}={cache!r}: choose one of {', '.join(CACHE_STATES)}")
+    settings = MeasureSettings(**overrides, cache=cache)
     if settings.min_rounds < 2 or settings.max_rounds < settings.min_rounds or settings.warmup < 1:
         raise HarnessError("need --warmup >= 1, --min-rounds >= 2 and --max-rounds >= --min-rounds")
     if settings.statement_timeout_ms < 1:

@@ -156,6 +156,22 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     return sections
 
 
+def cold_cases(ctx: RunContext, progress: bool) -> dict[str, Any]:
+    """Cold-cache figures of the promise cases the query suite timed (bench.measure.cold_pass)."""
+    from bench.measure.cold_pass import measure_cold_cases
+
+    timed = [c for c in ctx.cases if any((ctx.run_dir / "cases").glob(f"{c.name}__*.json"))]
+    return measure_cold_cases(
+        ctx.pair,
+        timed,
+        ctx.samples,
+        ctx.targets,
+        ctx.settings.statement_timeout_ms,
+        ctx.settings.seed,
+        progress=progress,
+    )
+
+
 def finalize(
     ctx: RunContext, load_report: dict[str, Any] | None = None, suites: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -213,6 +229,8 @@ def run_benchmark(
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         run_cases(ctx, select, verbose)
+        if settings.cache != "warm":
+            ctx.extra["cold_cache"] = cold_cases(ctx, progress)
         sections = run_suites(ctx, config, suites, progress) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
