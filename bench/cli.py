@@ -17,6 +17,7 @@ from bench.core.errors import HarnessError
 
 if TYPE_CHECKING:
     from bench.db.instances import InstancePair
+    from bench.measure.suites import LoadOptions
     from bench.measure.timing import MeasureSettings
     from generators.shape import DatasetSpec
 
@@ -177,6 +178,19 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         "only) to the query suite and the concurrency suite (env PHASE2_BENCH_CACHE)",
     )
     g.add_argument(
+        "--duration", type=int, default=None, help="concurrency: measured seconds per round (env PHASE2_LOAD_DURATION)"
+    )
+    g.add_argument("--clients", type=int, default=None, help="concurrency: pgbench clients (env PHASE2_LOAD_CLIENTS)")
+    g.add_argument(
+        "--rate", type=float, default=None, help="concurrency: offered reads per second (env PHASE2_LOAD_RATE)"
+    )
+    g.add_argument(
+        "--ingest-rate",
+        type=float,
+        default=None,
+        help="concurrency: ingest events per second beside the reads (env PHASE2_LOAD_INGEST_RATE)",
+    )
+    g.add_argument(
         "--suites",
         default=None,
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
@@ -255,6 +269,42 @@ def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
     return settings
 
 
+LOAD_OPTIONS = (
+    ("duration", "duration_s", "PHASE2_LOAD_DURATION", int),
+    ("clients", "clients", "PHASE2_LOAD_CLIENTS", int),
+    ("rate", "rate", "PHASE2_LOAD_RATE", float),
+    ("ingest_rate", "ingest_rate", "PHASE2_LOAD_INGEST_RATE", float),
+)
+
+
+def load_options_from(args: argparse.Namespace) -> LoadOptions:
+    """--duration/--clients/--rate/--ingest-rate (flags win over their environment variables), all positive."""
+    from bench.measure.suites import LoadOptions
+
+    values: dict[str, Any] = {}
+    for option, field, env, kind in LOAD_OPTIONS:
+        value = getattr(args, option, None)
+        source = f"--{option.replace('_', '-')}"
+        if value is None and os.environ.get(env):
+            source = env
+            try:
+                value = kind(os.environ[env])
+            except ValueError:
+                raise HarnessError(f"{env}={os.environ[env]!r} is not a number; give e.g. {env}=10") from None
+        if value is not None and not value > 0:
+            raise HarnessError(f"{source} must be positive, got {value}")
+        values[field] = value
+    return LoadOptions(**values)
+
+
+def check_suite_tools(config: HarnessConfig, suites: list[str]) -> None:
+    """Refuse before any server starts when a chosen suite lacks its tool (pgbench for concurrency)."""
+    if "concurrency" in suites:
+        from bench.measure.pgbench_run import find_pgbench
+
+        find_pgbench(config.pg_bin)
+
+
 def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> dict[str, Any]:
     from bench.load.loader import load_dataset
 
@@ -290,21 +340,27 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.measure.run import run_benchmark
     from bench.report.app_section import format_app_section
+    from bench.report.load_section import format_load_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
+    config, suites = config_from(args), suites_from(args)
+    check_suite_tools(config, suites)
     doc = run_benchmark(
-        config_from(args),
+        config,
         measure_settings_from(args),
         args.targets,
         args.select,
         verbose=args.verbose,
-        suites=suites_from(args),
+        suites=suites,
+        load_options=load_options_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
+    if load_text := format_load_section(doc):
+        print("\n" + load_text)
     return 0
 
 
@@ -316,6 +372,9 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
     spec = dataset_spec_from(args, default_preset)
     settings = measure_settings_from(args)
     config = config_from(args)
+    suites = suites_from(args, default_suites)
+    load_options = load_options_from(args)
+    check_suite_tools(config, suites)
     with open_instances(config, keep_running=True) as pair:
         started_here = list(pair.started)
         try:
@@ -328,7 +387,8 @@ def _benchmark(args: argparse.Namespace, default_preset: str, default_suites: tu
                 load_report,
                 args.verbose,
                 progress=not args.no_progress,
-                suites=suites_from(args, default_suites),
+                suites=suites,
+                load_options=load_options,
             )
         finally:
             if started_here and not config.external:
@@ -342,6 +402,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import time
 
     from bench.report.app_section import format_app_section
+    from bench.report.load_section import format_load_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
@@ -351,6 +412,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
+    if load_text := format_load_section(doc):
+        print("\n" + load_text)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
     try:
         from bench.report.document import write_report

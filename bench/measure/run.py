@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -29,6 +29,9 @@ from bench.judge.verdicts import Targets, load_targets
 from bench.load.loader import require_loaded
 from bench.measure.params import ParamSample, sample_params
 from bench.measure.timing import MeasureSettings, timing_connection
+
+if TYPE_CHECKING:
+    from bench.measure.suites import LoadOptions
 
 SUITE_FILE = PACKAGE_DIR / "test_query_cases.py"  # the pytest front end, run in-process
 PLUGIN_NAME = "phase2_run_context"
@@ -125,7 +128,13 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
         raise HarnessError(f"the query suite did not complete (pytest exit code {int(code)}); see the output above")
 
 
-def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True) -> dict[str, Any]:
+def run_suites(
+    ctx: RunContext,
+    config: HarnessConfig,
+    names: list[str],
+    progress: bool = True,
+    load_options: LoadOptions | None = None,
+) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
     from bench.measure.suites import SuiteContext
     from bench.measure.suites.registry import SUITES
@@ -134,7 +143,9 @@ def run_suites(ctx: RunContext, config: HarnessConfig, names: list[str], progres
     if unknown:
         raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
     sections: dict[str, Any] = {}
-    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress)
+    suite_ctx = SuiteContext(
+        config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress, load_options
+    )
     for name in names:
         if progress:
             print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
@@ -225,13 +236,14 @@ def run_benchmark(
     verbose: bool = False,
     suites: list[str] | None = None,
     progress: bool = True,
+    load_options: LoadOptions | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
     with prepared_run(config, settings, targets_path, progress=progress) as ctx:
         run_cases(ctx, select, verbose)
         if settings.cache != "warm":
             ctx.extra["cold_cache"] = cold_cases(ctx, progress)
-        sections = run_suites(ctx, config, suites, progress) if suites else {}
+        sections = run_suites(ctx, config, suites, progress, load_options) if suites else {}
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         return finalize(ctx, load_report, sections)
