@@ -183,6 +183,12 @@ def cold_cases(ctx: RunContext, progress: bool) -> dict[str, Any]:
     )
 
 
+def hold_locks_again(pair: InstancePair, stack: contextlib.ExitStack) -> None:
+    """A cold-cache restart ended the connections that held the shared harness lock: take it again."""
+    for inst in pair:
+        stack.enter_context(harness_lock(inst.dsn, inst.role, exclusive=False))
+
+
 def finalize(
     ctx: RunContext, load_report: dict[str, Any] | None = None, suites: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -239,11 +245,14 @@ def run_benchmark(
     load_options: LoadOptions | None = None,
 ) -> dict[str, Any]:
     started = time.perf_counter()
-    with prepared_run(config, settings, targets_path, progress=progress) as ctx:
+    with prepared_run(config, settings, targets_path, progress=progress) as ctx, contextlib.ExitStack() as relocked:
         run_cases(ctx, select, verbose)
         if settings.cache != "warm":
             ctx.extra["cold_cache"] = cold_cases(ctx, progress)
+            hold_locks_again(ctx.pair, relocked)
         sections = run_suites(ctx, config, suites, progress, load_options) if suites else {}
+        if settings.cache != "warm" and suites:
+            hold_locks_again(ctx.pair, relocked)
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         return finalize(ctx, load_report, sections)
