@@ -168,7 +168,6 @@ class Workbench:
     targets: dict[str, Target]
     directory: Path
     echo: bool
-    started: float
 
     def say(self, text: str) -> None:
         if self.echo:
@@ -236,7 +235,7 @@ def measure_concurrency(
         extensions = {inst.role: prepare_extensions(inst) for inst in pair}
         records["extensions"] = extensions
         if settings.warm:
-            _warm_phases(pair, dataset, settings, pgbench, readers, directory, progress, records, extensions, started)
+            _warm_phases(pair, dataset, settings, pgbench, readers, directory, progress, records, extensions)
         if settings.cold:
             reason = next((r for r in (cold_unavailable(i) for i in pair) if r), None)
             if reason:
@@ -244,7 +243,7 @@ def measure_concurrency(
                 notes.append(f"cold-cache rounds not run: {reason}")
             else:
                 targets = {r: Target(r, pair.by_role(r), None, {"readers": extensions[r]}) for r in ROLES}
-                bench = Workbench(pgbench, settings, readers, [], targets, directory, progress, started)
+                bench = Workbench(pgbench, settings, readers, [], targets, directory, progress)
                 with CacheController(list(pair)) as controller:
                     phases["cold_open_loop"] = cold_phase(bench, controller)
     records["cpu"] = overall_cpu(records)
@@ -271,7 +270,6 @@ def _warm_phases(
     progress: bool,
     records: dict[str, Any],
     extensions: dict[str, dict[str, str | None]],
-    started: float,
 ) -> None:
     phases = records["phases"]
     prefill = min(int(dataset["rows"]), settings.prefill_cap)
@@ -304,7 +302,7 @@ def _warm_phases(
             "engine": pair.engine.name,
             "ingest_batch": settings.ingest_batch,
         }
-        bench = Workbench(pgbench, settings, readers, ingest, targets, directory, progress, started)
+        bench = Workbench(pgbench, settings, readers, ingest, targets, directory, progress)
         for protocol in settings.protocols:
             phases[f"open_loop_{protocol}"] = run_phase(bench, f"open_loop_{protocol}", open_loop(bench, protocol))
         phases["closed_loop"] = run_phase(bench, "closed_loop", closed_loop(bench, settings.clients))
