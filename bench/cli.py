@@ -26,12 +26,14 @@ from bench.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, duri
 if TYPE_CHECKING:
     from bench.db import embedded
     from bench.db.instances import InstancePair
+    from bench.measure.suites import LoadOptions
     from bench.measure.timing import MeasureSettings
     from generators.shape import DatasetSpec
 
 EXIT_HARNESS_FAILED = 2
 EXIT_INTERRUPTED = 130
 ENV_DEBUG = "PHASE2_BENCH_DEBUG"
+ENV_CACHE = "PHASE2_BENCH_CACHE"
 # Extra suites `make bench` runs after the query timings (the slow ones have their own make targets).
 DEFAULT_SUITES = ("app", "app_writes", "compatibility", "write_cost", "migration", "compression")
 ENV_WORKLOAD = "PHASE2_BENCH_WORKLOAD"
@@ -213,6 +215,26 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument("--verbose", action="store_true", help="one line per timed case")
     g.add_argument(
+        "--cache",
+        choices=("warm", "cold", "both"),
+        default=None,
+        help="cache state: warm (default), or add cold figures (restart + OS page cache evicted; embedded servers "
+        "only) to the query suite and the concurrency suite (env PHASE2_BENCH_CACHE)",
+    )
+    g.add_argument(
+        "--duration", type=int, default=None, help="concurrency: measured seconds per round (env PHASE2_LOAD_DURATION)"
+    )
+    g.add_argument("--clients", type=int, default=None, help="concurrency: pgbench clients (env PHASE2_LOAD_CLIENTS)")
+    g.add_argument(
+        "--rate", type=float, default=None, help="concurrency: offered reads per second (env PHASE2_LOAD_RATE)"
+    )
+    g.add_argument(
+        "--ingest-rate",
+        type=float,
+        default=None,
+        help="concurrency: ingest events per second beside the reads (env PHASE2_LOAD_INGEST_RATE)",
+    )
+    g.add_argument(
         "--suites",
         default=None,
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
@@ -303,7 +325,7 @@ def _knobs(pairs: list[str]) -> dict[str, Any]:
 
 
 def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
-    from bench.measure.timing import MeasureSettings
+    from bench.measure.timing import CACHE_STATES, MeasureSettings
 
     overrides = {
         k: v
@@ -316,12 +338,51 @@ def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
         }.items()
         if v is not None
     }
-    settings = MeasureSettings(**overrides)
+    cache = args.cache or os.environ.get(ENV_CACHE) or "warm"
+    if cache not in CACHE_STATES:
+        raise HarnessError(f"{ENV_CACHE}={cache!r}: choose one of {', '.join(CACHE_STATES)}")
+    settings = MeasureSettings(**overrides, cache=cache)
     if settings.min_rounds < 2 or settings.max_rounds < settings.min_rounds or settings.warmup < 1:
         raise HarnessError("need --warmup >= 1, --min-rounds >= 2 and --max-rounds >= --min-rounds")
     if settings.statement_timeout_ms < 1:
         raise HarnessError("--statement-timeout-ms must be positive")
     return settings
+
+
+LOAD_OPTIONS = (
+    ("duration", "duration_s", "PHASE2_LOAD_DURATION", int),
+    ("clients", "clients", "PHASE2_LOAD_CLIENTS", int),
+    ("rate", "rate", "PHASE2_LOAD_RATE", float),
+    ("ingest_rate", "ingest_rate", "PHASE2_LOAD_INGEST_RATE", float),
+)
+
+
+def load_options_from(args: argparse.Namespace) -> LoadOptions:
+    """--duration/--clients/--rate/--ingest-rate (flags win over their environment variables), all positive."""
+    from bench.measure.suites import LoadOptions
+
+    values: dict[str, Any] = {}
+    for option, field, env, kind in LOAD_OPTIONS:
+        value = getattr(args, option, None)
+        source = f"--{option.replace('_', '-')}"
+        if value is None and os.environ.get(env):
+            source = env
+            try:
+                value = kind(os.environ[env])
+            except ValueError:
+                raise HarnessError(f"{env}={os.environ[env]!r} is not a number; give e.g. {env}=10") from None
+        if value is not None and not value > 0:
+            raise HarnessError(f"{source} must be positive, got {value}")
+        values[field] = value
+    return LoadOptions(**values)
+
+
+def check_suite_tools(config: HarnessConfig, suites: list[str]) -> None:
+    """Refuse before any server starts when a chosen suite lacks its tool (pgbench for concurrency)."""
+    if "concurrency" in suites:
+        from bench.measure.pgbench_run import find_pgbench
+
+        find_pgbench(config.pg_bin)
 
 
 def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> dict[str, Any]:
@@ -359,23 +420,29 @@ def cmd_load(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from bench.measure.run import run_benchmark
     from bench.report.app_section import format_app_section
+    from bench.report.load_section import format_load_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     check_run_inputs(args)
+    config, suites = config_from(args), suites_from(args)
+    check_suite_tools(config, suites)
     doc = run_benchmark(
-        config_from(args),
+        config,
         measure_settings_from(args),
         args.targets,
         args.select,
         verbose=args.verbose,
-        suites=suites_from(args),
+        suites=suites,
         workload=workload_from(args),
+        load_options=load_options_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
+    if load_text := format_load_section(doc):
+        print("\n" + load_text)
     return 0
 
 
@@ -397,6 +464,9 @@ def _benchmark(
     settings = measure_settings_from(args)
     workload = workload_from(args)
     config = config_from(args)
+    suites = suites_from(args, default_suites)
+    load_options = load_options_from(args)
+    check_suite_tools(config, suites)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         # From the load to the last suite: no other load or measurement can slip in between.
         for inst in pair:
@@ -410,9 +480,10 @@ def _benchmark(
             load_report,
             args.verbose,
             progress=not args.no_progress,
-            suites=suites_from(args, default_suites),
+            suites=suites,
             before_publish=before_publish,
             workload=workload,
+            load_options=load_options,
         )
 
 
@@ -421,6 +492,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     import time
 
     from bench.report.app_section import format_app_section
+    from bench.report.load_section import format_load_section
     from bench.report.summary import format_suite_table, format_verdict_table
 
     started = time.perf_counter()
@@ -432,6 +504,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     print("\n" + format_verdict_table(doc))
     if suite_table := format_suite_table(doc):
         print("\n" + suite_table)
+    if load_text := format_load_section(doc):
+        print("\n" + load_text)
     print(f"\nmake bench took {time.perf_counter() - started:,.0f} s end to end")
     if written:
         published = runs_dir_from_env(args.runs_dir) / doc["run_id"]

@@ -73,3 +73,8 @@ def find_pg_binaries(explicit: Path | None = None) -> PgBinaries:
         f"{where}. Install the server (Debian: apt-get install postgresql-15) or point --pg-bin / "
         f"{ENV_PG_BIN} at the directory holding them, or target running servers with --before-dsn/--after-dsn."
     )
+
+
+def candidate_bindirs(explicit: Path | None = None) -> list[Path]:
+    """Where the server binaries are looked for, in order (for tools that ship beside them, like pgbench)."""
+    return [bindir for _, bindir in _candidates(explicit)]

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 import pytest
@@ -37,6 +37,9 @@ from bench.judge.verdicts import Targets, load_targets
 from bench.load.loader import require_loaded
 from bench.measure.params import ParamSample, sample_params
 from bench.measure.timing import MeasureSettings, timing_connection
+
+if TYPE_CHECKING:
+    from bench.measure.suites import LoadOptions
 
 SUITE_FILE = PACKAGE_DIR / "test_query_cases.py"  # the pytest front end, run in-process
 PLUGIN_NAME = "phase2_run_context"
@@ -158,7 +161,12 @@ def run_cases(ctx: RunContext, select: str | None = None, verbose: bool = False)
 
 
 def run_suites(
-    ctx: RunContext, config: HarnessConfig, names: list[str], progress: bool = True, workload: Path | None = None
+    ctx: RunContext,
+    config: HarnessConfig,
+    names: list[str],
+    progress: bool = True,
+    workload: Path | None = None,
+    load_options: LoadOptions | None = None,
 ) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
     from bench.measure.suites import SuiteContext
@@ -168,7 +176,17 @@ def run_suites(
     if unknown:
         raise HarnessError(f"unknown suite(s) {', '.join(unknown)}: choose from {', '.join(SUITES) or 'none'}")
     sections: dict[str, Any] = {}
-    suite_ctx = SuiteContext(config, ctx.pair, ctx.dataset, ctx.settings, ctx.targets, ctx.run_dir, progress, workload)
+    suite_ctx = SuiteContext(
+        config,
+        ctx.pair,
+        ctx.dataset,
+        ctx.settings,
+        ctx.targets,
+        ctx.run_dir,
+        progress,
+        workload=workload,
+        load=load_options,
+    )
     for name in names:
         print(f"suite {name}: {SUITES[name][1]} ...", flush=True)
         started = time.perf_counter()
@@ -187,6 +205,28 @@ def run_suites(
             }
         sections[name]["duration_s"] = time.perf_counter() - started
     return sections
+
+
+def cold_cases(ctx: RunContext, progress: bool) -> dict[str, Any]:
+    """Cold-cache figures of the promise cases the query suite timed (bench.measure.cold_pass)."""
+    from bench.measure.cold_pass import measure_cold_cases
+
+    timed = [c for c in ctx.cases if any((ctx.run_dir / "cases").glob(f"{c.name}__*.json"))]
+    return measure_cold_cases(
+        ctx.pair,
+        timed,
+        ctx.samples,
+        ctx.targets,
+        ctx.settings.statement_timeout_ms,
+        ctx.settings.seed,
+        progress=progress,
+    )
+
+
+def hold_locks_again(pair: InstancePair, stack: contextlib.ExitStack) -> None:
+    """A cold-cache restart ended the connections that held the shared harness lock: take it again."""
+    for inst in pair:
+        stack.enter_context(harness_lock(inst.dsn, inst.role))
 
 
 def finalize(
@@ -244,14 +284,20 @@ def run_benchmark(
     progress: bool = True,
     before_publish: Callable[[dict[str, Any], Path], None] | None = None,
     workload: Path | None = None,
+    load_options: LoadOptions | None = None,
 ) -> dict[str, Any]:
     """Time, judge and write the results document; before_publish(doc, run_dir) adds files (the report) to the
     run folder while it still has its temporary name, so an interrupt there publishes nothing."""
     started = time.perf_counter()
-    with prepared_run(config, settings, targets_path, progress=progress) as ctx:
+    with prepared_run(config, settings, targets_path, progress=progress) as ctx, contextlib.ExitStack() as relocked:
         print(f"timing the query cases{f' matching -k {select!r}' if select else ''} ...", flush=True)
         run_cases(ctx, select, verbose)
-        sections = run_suites(ctx, config, suites, progress, workload) if suites else {}
+        if settings.cache != "warm":
+            ctx.extra["cold_cache"] = cold_cases(ctx, progress)
+            hold_locks_again(ctx.pair, relocked)
+        sections = run_suites(ctx, config, suites, progress, workload, load_options) if suites else {}
+        if settings.cache != "warm" and suites:
+            hold_locks_again(ctx.pair, relocked)
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         doc = finalize(ctx, load_report, sections)

@@ -18,6 +18,7 @@ from bench.db.plans import capture_plan, check_plan, summarize_plan
 from bench.measure.params import ParamSample
 
 ROLES = ("before", "after")
+CACHE_STATES = ("warm", "cold", "both")
 # (connection, SQL text, parameters) -> EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) output
 PlanCapture = Callable[[psycopg.Connection[Any], str, dict[str, Any]], list[dict[str, Any]]]
 
@@ -30,6 +31,9 @@ class MeasureSettings:
     budget_s: float = 2.0  # time aimed at per parameter and instance; rounds = budget / slowest warm-up
     statement_timeout_ms: int = 30_000
     seed: int = 20251101
+    # Which cache states are measured besides today's warm figures: "cold" or "both" add the cold-cache
+    # pass (bench.measure.cold_pass) and the concurrency suite's cold rounds; the verdicts stay warm.
+    cache: str = "warm"
 
     @property
     def cache_state(self) -> str:

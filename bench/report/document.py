@@ -19,7 +19,8 @@ from bench.core.config import RUNS_DIR
 from bench.core.formatting import mib, number, percent_change, ratio, ratio_interval
 from bench.report.app_section import html_app_section, markdown_app_section
 from bench.report.figure_style import verdict_colour
-from bench.report.figures import APP_FIGURE_NAMES, FIGURES, SUITE_FIGURES, FigureSpec
+from bench.report.figures import APP_FIGURE_NAMES, FIGURES, LOAD_FIGURE_NAMES, SUITE_FIGURES, FigureSpec
+from bench.report.load_section import html_load_section, markdown_load_section
 from bench.report.plots import server_speedup
 from bench.report.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
@@ -288,10 +289,11 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
     lines += ["## Storage", "", *_md_table(["", "before", "after", "change"], storage_rows(doc, per_index=False)), ""]
     suites = suite_sections(doc)
     placed = {f"{name}.png" for suite in suites for name in suite["figures"]}
-    placed |= {f"{name}.png" for name in APP_FIGURE_NAMES}
+    placed |= {f"{name}.png" for name in (*APP_FIGURE_NAMES, *LOAD_FIGURE_NAMES)}
     rest = [(title, path) for title, path in figures if path not in placed]
     if rest:
         lines += ["## Figures", "", *_md_figures(rest)]
+    lines += markdown_load_section(doc, figures)
     if suites:
         lines += ["## Suites", ""]
         for suite in suites:
@@ -485,10 +487,13 @@ def html_report(doc: Doc, figures: Sequence[tuple[FigureSpec, bytes]], plans_dir
         parts += ["<h2>Notes</h2>", "<ul>", *[f"<li>{_e(n)}</li>" for n in found], "</ul>"]
     parts += ["<h2>Storage</h2>", _html_table(["", "before", "after", "change"], storage_rows(doc, per_index=True))]
     suites = suite_sections(doc)
-    placed = {name for suite in suites for name in suite["figures"]} | set(APP_FIGURE_NAMES)
+    placed = {name for suite in suites for name in suite["figures"]} | {*APP_FIGURE_NAMES, *LOAD_FIGURE_NAMES}
     rest = [(spec, png) for spec, png in figures if spec.name not in placed]
     if rest:
         parts += ["<h2>Figures</h2>", *_html_figures(rest, "h3")]
+    parts += html_load_section(
+        doc, _html_figures([(s, png) for s, png in figures if s.name in LOAD_FIGURE_NAMES], "h3")
+    )
     if suites:
         parts.append("<h2>Suites</h2>")
         for suite in suites:

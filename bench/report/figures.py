@@ -17,6 +17,7 @@ from bench.report import (
     plots_app,
     plots_app_writes,
     plots_compression,
+    plots_load,
     plots_migration,
     plots_scaling,
     plots_sweep,
@@ -39,8 +40,17 @@ APP_FIGURES = (
     FigureSpec("app_latency", "Application workload: latency per case", plots_app.case_latency),
 )
 APP_FIGURE_NAMES = tuple(spec.name for spec in APP_FIGURES)
+# "Under load" (the concurrency suite and the cold-cache figures) has a section of its own, like the app's.
+LOAD_FIGURES = (
+    FigureSpec("load_latency", "Under load: latency by percentile per read", plots_load.latency_spectra),
+    FigureSpec("load_saturation", "Under load: saturation curve", plots_load.saturation_curve),
+    FigureSpec("load_mixed", "Under load: reads beside the ingest", plots_load.mixed_load),
+    FigureSpec("cold_warm", "Cold vs warm cache: speedup per promise", plots_load.cold_warm),
+)
+LOAD_FIGURE_NAMES = tuple(spec.name for spec in LOAD_FIGURES)
 _RUN_FIGURES = (
     *APP_FIGURES,
+    *LOAD_FIGURES,
     FigureSpec("speedups", "Speedup per case", plots.speedups),
     FigureSpec("latency", "Latency distributions, before vs after", plots.latency),
     FigureSpec("speedup_vs_rows", "Speedup against rows matched, per parameter", plots.speedup_vs_rows),

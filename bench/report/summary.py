@@ -81,6 +81,8 @@ SUITE_UNITS: tuple[tuple[str, str, str, float], ...] = (
     ("sweep", "time_range_p95/", " ms", 1.0),
     ("scaling", "storage_overhead", "%", 1.0),
     ("app", "gin_", "%", 100.0),  # the share of Prisma JSON-filter plans that use the GIN index
+    ("concurrency", "load_read_p95_", " ms", 1.0),
+    ("concurrency", "load_ingest_", " events/s", 1.0),
 )
 EVIDENCE_WIDTH = 110  # the terminal shows the start of the evidence; report.md has all of it
 
@@ -113,6 +115,8 @@ def suite_verdict_row(suite: str, verdict: dict[str, Any]) -> list[str]:
     kind = verdict.get("kind")
     if lo is not None and hi is not None:
         expected = f"{_bound(lo, '', factor)}-{_bound(hi, unit, factor)}"
+    elif kind == "control" and bound is not None:
+        expected = f">= {ratio(bound)}"  # the tolerance threshold: lower is a regression
     elif kind == "min" and bound is not None:
         expected = f"> {_bound(bound, unit, factor)}"
     elif lo is not None:

@@ -26,6 +26,16 @@ from bench.measure.timing import MeasureSettings
 
 
 @dataclass(frozen=True)
+class LoadOptions:
+    """--duration, --clients, --rate and --ingest-rate for the suites that drive load (None: the suite's default)."""
+
+    duration_s: int | None = None
+    clients: int | None = None
+    rate: float | None = None
+    ingest_rate: float | None = None
+
+
+@dataclass(frozen=True)
 class SuiteContext:
     config: HarnessConfig
     pair: InstancePair
@@ -35,6 +45,7 @@ class SuiteContext:
     run_dir: Path
     progress: bool = True
     workload: Path | None = None  # the application's workload file (--workload); None: bench/workloads/devlog.toml
+    load: LoadOptions | None = None
 
 
 SuiteFunction = Callable[[SuiteContext], dict[str, Any]]

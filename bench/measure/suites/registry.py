@@ -8,6 +8,7 @@ from bench.measure.suites import (
     app_writes,
     compatibility,
     compression,
+    concurrency,
     migration,
     scaling,
     sweep,
@@ -27,6 +28,10 @@ SUITES: dict[str, tuple[SuiteFunction, str]] = {
     "compression": (compression.run, "TimescaleDB compression after 7 days: sizes, index overhead, query times"),
     "sweep": (sweep.run, "where the speedups hold: speedup curves over the shape of the data"),
     "scaling": (scaling.run, "promise speedups and storage at several dataset sizes (slow: reloads)"),
+    "concurrency": (
+        concurrency.run,
+        "under load: pgbench readers in the application's mix and ingest, open/closed loop, before vs after",
+    ),
     "app": (app.run, "the application's workload: devlog's reads as its ORM sends them, weighted by its pages"),
     "app_writes": (
         app_writes.run,
