@@ -169,7 +169,8 @@ def parse_workload(
 ) -> Workload:
     _reject_unknown(document, _TOP_KEYS, "", path)
     if document.get("schema") != WORKLOAD_SCHEMA:
-        _fail(path, "schema", f"is {document.get('schema')!r}", f"this version reads `schema = {WORKLOAD_SCHEMA}`")
+        found = "is missing" if "schema" not in document else f"is {document['schema']!r}"
+        _fail(path, "schema", found, f"this version reads `schema = {WORKLOAD_SCHEMA}`")
     application = _text(document, "application", "", path)
     commit = _text(document, "commit", "", path)
     modes = _plan_cache_modes(_table(document, "run", "", path, required=False), path)

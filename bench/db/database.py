@@ -54,10 +54,11 @@ def connect(
             dsn if user_search_path else pin_search_path(dsn), autocommit=autocommit, connect_timeout=10, **kwargs
         )
     except psycopg.OperationalError as e:
-        message = str(e).strip().replace(_password(dsn) or "\0", "***")
+        # libpq's message spans lines (the error, then a hint): one line, as every harness error is.
+        message = " ".join(str(e).replace(_password(dsn) or "\0", "***").split())
         raise HarnessError(
-            f"cannot connect to the {role} database ({redact_dsn(dsn)}): {message}\n"
-            "Check that the server runs and accepts connections from this host, or use the embedded "
+            f"cannot connect to the {role} database ({redact_dsn(dsn)}): {message}; "
+            "check that the server runs and accepts connections from this host, or use the embedded "
             "instances (`python -m bench up`, no --before-dsn/--after-dsn)."
         ) from None
 
