@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import matplotlib
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -114,6 +115,28 @@ def legend_below(fig: Figure, handles: Sequence[Any], subtitle: str, ncol: int =
         frameon=False,
         title=subtitle,
         title_fontsize=9,
+    )
+
+
+def boxplot(ax: Axes, data: list[float], position: float, colour: str, flier_size: float = 3.5) -> None:
+    """One horizontal box of executions at `position`: quartiles, 1.5-IQR whiskers, the executions beyond as dots."""
+    horizontal: dict[str, Any] = (
+        {"orientation": "horizontal"}
+        if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+        else {"vert": False}
+    )
+    ax.boxplot(
+        [data],
+        positions=[position],
+        widths=0.34,
+        patch_artist=True,
+        manage_ticks=False,
+        boxprops={"facecolor": colour, "edgecolor": "#252525", "lw": 0.7},
+        medianprops={"color": "black", "lw": 1.3},
+        whiskerprops={"color": "#252525", "lw": 0.7},
+        capprops={"color": "#252525", "lw": 0.7},
+        flierprops={"marker": ".", "ms": flier_size, "mfc": colour, "mec": colour},
+        **horizontal,
     )
 
 

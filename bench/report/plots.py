@@ -30,8 +30,10 @@ from bench.report.figure_style import (
     BEFORE_COLOUR,
     TOLERANCE_COLOUR,
     Doc,
+    boxplot,
     caption,
     figure_axes,
+    legend_below,
     log_ticks,
     new_figure,
     titles,
@@ -240,27 +242,6 @@ def speedups(doc: Doc, ax: Axes | None = None) -> Figure:
 # whiskers are real tails of repeated executions.
 
 
-def _boxplot(ax: Axes, data: list[float], position: float, colour: str) -> None:
-    horizontal: dict[str, Any] = (
-        {"orientation": "horizontal"}
-        if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
-        else {"vert": False}
-    )
-    ax.boxplot(
-        [data],
-        positions=[position],
-        widths=0.34,
-        patch_artist=True,
-        manage_ticks=False,
-        boxprops={"facecolor": colour, "edgecolor": "#252525", "lw": 0.7},
-        medianprops={"color": "black", "lw": 1.3},
-        whiskerprops={"color": "#252525", "lw": 0.7},
-        capprops={"color": "#252525", "lw": 0.7},
-        flierprops={"marker": ".", "ms": 3.5, "mfc": colour, "mec": colour},
-        **horizontal,
-    )
-
-
 def _latency_range(cases: Sequence[dict[str, Any]]) -> tuple[float, float]:
     values = [v for c in cases for s in c["samples"] for r in ("before", "after") for v in s["latencies_ms"][r] if v]
     # Room on the right for the per-parameter speedup written inside the panel.
@@ -274,7 +255,7 @@ def _latency_panel(ax: Axes, case: dict[str, Any], verdict: str, xlim: tuple[flo
         for role, offset, colour in (("before", -0.19, BEFORE_COLOUR), ("after", 0.19, AFTER_COLOUR)):
             values = [float(v) for v in s["latencies_ms"][role] if v is not None]
             if values:
-                _boxplot(ax, values, y + offset, colour)
+                boxplot(ax, values, y + offset, colour)
         failed = sum(1 for r in ("before", "after") for v in s["latencies_ms"][r] if v is None)
         note = ratio(s["speedup"]) if s.get("speedup") else "no speedup"
         if failed:
@@ -352,16 +333,7 @@ def latency(doc: Doc) -> Figure:
             label="median · box: quartiles · whiskers: 1.5 IQR · dots: executions beyond · right: median speedup",
         ),
     ]
-    # The caption is the legend's title: two "outside" elements on one edge would overlap.
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=3,
-        fontsize=8,
-        frameon=False,
-        title=caption(doc),
-        title_fontsize=9,
-    )
+    legend_below(fig, handles, caption(doc))
     fig.suptitle(
         "Latency per parameter, before vs after: every timed execution (execute + fetch all rows)",
         fontsize=12,

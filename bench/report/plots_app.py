@@ -9,23 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
-import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from bench.judge.app_workload import per_text
-from bench.report.figure_style import AFTER_COLOUR, BEFORE_COLOUR, DPI, caption
+from bench.report.figure_style import AFTER_COLOUR, BEFORE_COLOUR, DPI, boxplot, caption, legend_below, suite_records
 
 Doc = dict[str, Any]
 ROLES = (("before", BEFORE_COLOUR), ("after", AFTER_COLOUR))
-
-
-def app_records(doc: Doc) -> dict[str, Any] | None:
-    section = (doc.get("suites") or {}).get("app")
-    if not section or section.get("skipped") or section.get("failed"):
-        return None
-    return section.get("records") or None
 
 
 def _unit_label(row: dict[str, Any]) -> str:
@@ -38,7 +30,7 @@ def _seconds(ms: float) -> float:
 
 def weighted_time(doc: Doc) -> Figure | None:
     """Database time per unit of use, before vs after, per plan cache mode, with bootstrap intervals."""
-    records = app_records(doc)
+    records = suite_records(doc, "app")
     if not records or not records.get("units"):
         return None
     modes = list(records["units"])
@@ -76,15 +68,7 @@ def weighted_time(doc: Doc) -> Figure | None:
         Patch(facecolor=BEFORE_COLOUR, edgecolor="#252525", label="before (old indexes)"),
         Patch(facecolor=AFTER_COLOUR, edgecolor="#252525", label="after (migration applied)"),
     ]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-        title=caption(doc),
-        title_fontsize=9,
-    )
+    legend_below(fig, handles, caption(doc), ncol=2)
     fig.suptitle(
         "Application workload: database time per page type, before vs after, per plan cache mode\n"
         "bars: executions x median latency summed over the cases a page issues; whiskers: 95% bootstrap "
@@ -95,30 +79,9 @@ def weighted_time(doc: Doc) -> Figure | None:
     return fig
 
 
-def _box(ax: Any, values: list[float], position: float, colour: str) -> None:
-    horizontal: dict[str, Any] = (
-        {"orientation": "horizontal"}
-        if tuple(int(p) for p in matplotlib.__version__.split(".")[:2]) >= (3, 10)
-        else {"vert": False}
-    )
-    ax.boxplot(
-        [values],
-        positions=[position],
-        widths=0.34,
-        patch_artist=True,
-        manage_ticks=False,
-        boxprops={"facecolor": colour, "edgecolor": "#252525", "lw": 0.7},
-        medianprops={"color": "black", "lw": 1.3},
-        whiskerprops={"color": "#252525", "lw": 0.7},
-        capprops={"color": "#252525", "lw": 0.7},
-        flierprops={"marker": ".", "ms": 3, "mfc": colour, "mec": colour},
-        **horizontal,
-    )
-
-
 def case_latency(doc: Doc) -> Figure | None:
     """Every execution of every application case (all parameter draws), under the application's plan cache mode."""
-    records = app_records(doc)
+    records = suite_records(doc, "app")
     if not records or not records.get("cases"):
         return None
     mode = records["workload"]["headline_mode"]
@@ -135,7 +98,7 @@ def case_latency(doc: Doc) -> Figure | None:
         for role, colour in ROLES:
             values = [float(v) for s in measured["samples"] for v in s["latencies_ms"][role] if v is not None]
             if values:
-                _box(ax, values, y + (-0.19 if role == "before" else 0.19), colour)
+                boxplot(ax, values, y + (-0.19 if role == "before" else 0.19), colour, flier_size=3)
                 values_seen += values
         est = measured.get("speedup")
         note = f"{est['point']:.2f}x [{est['low']:.2f}, {est['high']:.2f}]" if est else "failed"
@@ -153,15 +116,7 @@ def case_latency(doc: Doc) -> Figure | None:
         Patch(facecolor=BEFORE_COLOUR, edgecolor="#252525", label="before"),
         Patch(facecolor=AFTER_COLOUR, edgecolor="#252525", label="after"),
     ]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-        title=caption(doc),
-        title_fontsize=9,
-    )
+    legend_below(fig, handles, caption(doc), ncol=2)
     n_draws = sum(c["modes"][mode]["draws"] for c in cases if mode in c["modes"])
     fig.suptitle(
         f"Application cases: every timed execution over {n_draws} parameter draws, as prepared statements "

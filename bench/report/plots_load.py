@@ -15,12 +15,11 @@ from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import ScalarFormatter
 
-from bench.report.figure_style import AFTER_COLOUR, BEFORE_COLOUR, DPI, caption
+from bench.report.figure_style import AFTER_COLOUR, BEFORE_COLOUR, caption, legend_below, new_figure, suite_records
 
 Doc = dict[str, Any]
 ROLES = (("before", BEFORE_COLOUR), ("after", AFTER_COLOUR))
@@ -31,29 +30,12 @@ SPEEDUP_TICKS = (0.1, 0.2, 0.5, 0.8, 1.0, 1.25, 2.0, 5.0, 10.0, 20.0, 50.0, 100.
 
 
 def load_records(doc: Doc) -> dict[str, Any] | None:
-    section = (doc.get("suites") or {}).get("concurrency")
-    if not section or section.get("skipped") or section.get("failed"):
-        return None
-    return section.get("records") or None
-
-
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    return fig
+    return suite_records(doc, "concurrency")
 
 
 def _legend(fig: Figure, doc: Doc, extra: list[Line2D] | None = None) -> None:
     handles = [Line2D([], [], color=colour, lw=2, label=role) for role, colour in ROLES] + (extra or [])
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=len(handles),
-        fontsize=8,
-        frameon=False,
-        title=caption(doc),
-        title_fontsize=8,
-    )
+    legend_below(fig, handles, caption(doc), ncol=len(handles))
 
 
 def _tail_x(percentile: float) -> float:
@@ -80,7 +62,7 @@ def latency_spectra(doc: Doc) -> Figure | None:
     names = ["all", *[n for n in phase["curves"]["before"] if n != "all"]]
     cols = 4
     rows = math.ceil(len(names) / cols)
-    fig = _figure(3.2 * cols, 2.7 * rows + 1.2)
+    fig = new_figure((3.2 * cols, 2.7 * rows + 1.2))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     bound = records["settings"]["latency_limit_ms"] if records else None
     for ax, name in zip(axes, names, strict=False):
@@ -118,7 +100,7 @@ def saturation_curve(doc: Doc) -> Figure | None:
         return None
     points = saturation["points"]
     clients = [p["clients"] for p in points]
-    fig = _figure(10, 4.4)
+    fig = new_figure((10, 4.4))
     tps_ax, p95_ax = fig.subplots(1, 2)
     for role, colour in ROLES:
         tps = [p.get(role, {}).get("tps") or np.nan for p in points]
@@ -150,7 +132,7 @@ def mixed_load(doc: Doc) -> Figure | None:
     search = (records or {}).get("ingest_search")
     if not phases.get("mixed") and not search:
         return None
-    fig = _figure(11, 4.6)
+    fig = new_figure((11, 4.6))
     tail_ax, search_ax = fig.subplots(1, 2)
     groups = [("reads alone", phases.get("open_loop_prepared")), ("reads + ingest", phases.get("mixed"))]
     for g, (_, phase) in enumerate(groups):
@@ -226,7 +208,7 @@ def cold_warm(doc: Doc) -> Figure | None:
     rows = cold_warm_rows(doc)
     if not rows:
         return None
-    fig = _figure(max(6.0, 1.8 * len(rows) + 2), 4.6)
+    fig = new_figure((max(6.0, 1.8 * len(rows) + 2), 4.6))
     ax = fig.subplots()
     values = [1.0]
     for i, (_, warm, cold) in enumerate(rows):
@@ -261,14 +243,6 @@ def cold_warm(doc: Doc) -> Figure | None:
         Line2D([], [], color=WARM_COLOUR, marker="o", ls="none", label="warm cache"),
         Line2D([], [], color=COLD_COLOUR, marker="o", ls="none", label="cold cache (restart + OS cache evicted)"),
     ]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=2,
-        fontsize=8,
-        frameon=False,
-        title=caption(doc),
-        title_fontsize=8,
-    )
+    legend_below(fig, handles, caption(doc), ncol=2)
     fig.suptitle("Cold vs warm cache: speedup per promise, with 95% intervals", fontsize=11, fontweight="bold")
     return fig
