@@ -15,19 +15,13 @@ from bench.core.formatting import duration, number, ratio, ratio_interval
 from bench.judge.app_workload import per_text
 from bench.report.app_writes_section import batch_words, ingest_units
 from bench.report.figures import APP_FIGURE_NAMES
+from bench.report.section_tables import Table, html_tables, markdown_figures, markdown_tables, text_table
 
 Doc = dict[str, Any]
 TITLE = "The application's workload"
 JSON_CASES = ("app_json_filter", "app_json_filter_array_contains", "app_json_containment_nopath")
 GIN_INDEX = "agent_events_data_idx"
 PREFIX = "agent_events_"
-
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    header: list[str]
-    rows: list[list[str]]
 
 
 @dataclass(frozen=True)
@@ -277,17 +271,6 @@ def json_findings(records: dict[str, Any]) -> list[str]:
 
 # --- terminal ---------------------------------------------------------------------------------------------
 
-CELL_WIDTH = 46
-
-
-def _text_table(table: Table) -> list[str]:
-    rows = [table.header, *table.rows]
-    cells = [[c if len(c) <= CELL_WIDTH else c[: CELL_WIDTH - 1] + "…" for c in r] for r in rows]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(table.header))]
-    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
-    lines.insert(1, "-" * min(160, sum(widths) + 2 * len(widths)))
-    return lines
-
 
 def format_app_section(doc: Doc) -> str:
     """The section for the terminal; "" when the run did not include the app suite."""
@@ -299,7 +282,7 @@ def format_app_section(doc: Doc) -> str:
         return "\n".join([*lines, f"  {section.status}"])
     lines += [section.headline, ""]
     for table in section.tables[:2]:
-        lines += [*_text_table(table), ""]
+        lines += [*text_table(table), ""]
     lines += section.findings[:1]
     lines.append(f"plan cache modes, what-if cases and figures: reports/runs/{doc['run_id']}/report.md")
     return "\n".join(lines)
@@ -308,10 +291,6 @@ def format_app_section(doc: Doc) -> str:
 # --- report.md and report.html ----------------------------------------------------------------------------
 
 WHAT_IF_INTRO = "What-if cases (no shipped page issues them at this commit; measured, never weighted):"
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def markdown_app_section(doc: Doc, figures: Sequence[tuple[str, str]]) -> list[str]:
@@ -323,19 +302,11 @@ def markdown_app_section(doc: Doc, figures: Sequence[tuple[str, str]]) -> list[s
     if section.status:
         return [*lines, f"**{section.status}**", ""]
     lines += [section.headline, ""]
-    for table in section.tables:
-        lines += [f"_{table.caption}_", ""]
-        lines += ["| " + " | ".join(_md_cell(h) for h in table.header) + " |", "|" + "---|" * len(table.header)]
-        lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in table.rows]
-        lines.append("")
+    lines += markdown_tables(section.tables)
     lines += [*(f"- {f}" for f in section.findings), ""]
     if section.what_if:
         lines += [WHAT_IF_INTRO, "", *(f"- {w}" for w in section.what_if), ""]
-    own = {f"{name}.png" for name in section.figures}
-    for title, path in figures:
-        if path in own:
-            lines += [f"**{title}**", "", f"![{title}]({path})", ""]
-    return lines
+    return [*lines, *markdown_figures(figures, section.figures)]
 
 
 def html_app_section(doc: Doc, figure_html: Sequence[str]) -> list[str]:
@@ -349,11 +320,7 @@ def html_app_section(doc: Doc, figure_html: Sequence[str]) -> list[str]:
     if section.status:
         return [*parts, f"<p class='failed'>{escape(section.status)}</p>"]
     parts.append(f"<p><b>{escape(section.headline)}</b></p>")
-    for table in section.tables:
-        parts += [f"<p class='sub'>{escape(table.caption)}</p>", "<table>"]
-        parts.append("<tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in table.rows]
-        parts.append("</table>")
+    parts += html_tables(section.tables)
     parts += ["<ul>", *(f"<li>{escape(f)}</li>" for f in section.findings), "</ul>"]
     if section.what_if:
         parts += [

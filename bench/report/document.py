@@ -22,6 +22,7 @@ from bench.report.figure_style import verdict_colour
 from bench.report.figures import APP_FIGURE_NAMES, FIGURES, LOAD_FIGURE_NAMES, SUITE_FIGURES, FigureSpec
 from bench.report.load_section import html_load_section, markdown_load_section
 from bench.report.plots import server_speedup
+from bench.report.section_tables import markdown_rows
 from bench.report.summary import SUITE_HEADER, suite_status, suite_verdict_row, verdict_rows
 
 Doc = dict[str, Any]
@@ -231,16 +232,6 @@ def settings_text(doc: Doc) -> str:
 # --- report.md --------------------------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _md_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    lines = ["| " + " | ".join(_md_cell(h) for h in header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in rows]
-    return lines
-
-
 def markdown_verdict_rows(doc: Doc) -> list[list[str]]:
     """bench.report.summary.verdict_rows, with case lines marked so Markdown keeps their indentation visible."""
     rows = []
@@ -276,17 +267,22 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
         *_md_app_lines(doc, figures),
         headline(doc),
         "",
-        *_md_table(VERDICT_HEADER, markdown_verdict_rows(doc)),
+        *markdown_rows(VERDICT_HEADER, markdown_verdict_rows(doc)),
         "",
         "## Key figures",
         "",
-        *_md_table(["", ""], [[f"**{k}**", v] for k, v in key_figures(doc)]),
+        *markdown_rows(["", ""], [[f"**{k}**", v] for k, v in key_figures(doc)]),
         "",
     ]
     found = notes(doc)
     if found:
         lines += ["## Notes", "", *[f"- {n}" for n in found], ""]
-    lines += ["## Storage", "", *_md_table(["", "before", "after", "change"], storage_rows(doc, per_index=False)), ""]
+    lines += [
+        "## Storage",
+        "",
+        *markdown_rows(["", "before", "after", "change"], storage_rows(doc, per_index=False)),
+        "",
+    ]
     suites = suite_sections(doc)
     placed = {f"{name}.png" for suite in suites for name in suite["figures"]}
     placed |= {f"{name}.png" for name in (*APP_FIGURE_NAMES, *LOAD_FIGURE_NAMES)}
@@ -300,7 +296,7 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
             lines += [f"### {suite['name']}: {suite['title']}", "", _md_status(suite["status"]), ""]
             if suite["rows"]:
                 rows = [[*r[:3], f"**{r[3]}**", *r[4:]] for r in suite["rows"]]
-                lines += [*_md_table(SUITE_HEADER, rows), ""]
+                lines += [*markdown_rows(SUITE_HEADER, rows), ""]
             lines += [*(f"- {n}" for n in suite["notes"]), *([""] if suite["notes"] else [])]
             own = [f"{name}.png" for name in suite["figures"]]
             lines += _md_figures([(title, path) for title, path in figures if path in own])
@@ -309,7 +305,7 @@ def markdown_report(doc: Doc, figures: Sequence[tuple[str, str]]) -> str:
     lines += [
         "## Environment",
         "",
-        *_md_table(["", ""], environment_rows(doc)),
+        *markdown_rows(["", ""], environment_rows(doc)),
         "",
         f"<details><summary>server settings</summary>\n\n{settings_text(doc)}\n\n</details>",
         "",

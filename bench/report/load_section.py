@@ -13,17 +13,11 @@ from typing import Any
 
 from bench.report.figures import LOAD_FIGURE_NAMES
 from bench.report.plots_load import cold_warm_rows, load_records
+from bench.report.section_tables import Table, html_tables, markdown_figures, markdown_tables, text_table
 
 Doc = dict[str, Any]
 TITLE = "Under load"
 ROLES = ("before", "after")
-
-
-@dataclass(frozen=True)
-class Table:
-    caption: str
-    header: list[str]
-    rows: list[list[str]]
 
 
 @dataclass(frozen=True)
@@ -305,10 +299,6 @@ def cold_warm_table(
 # --- rendering ----------------------------------------------------------------------------------------------
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def markdown_load_section(doc: Doc, figures: Sequence[tuple[str, str]]) -> list[str]:
     section = load_section(doc)
     if section is None:
@@ -317,16 +307,8 @@ def markdown_load_section(doc: Doc, figures: Sequence[tuple[str, str]]) -> list[
     if section.status:
         return [*lines, f"**{section.status}**", ""]
     lines += [*(f"- {h}" for h in section.headline), ""]
-    for table in section.tables:
-        lines += [f"_{table.caption}_", ""]
-        lines += ["| " + " | ".join(_md_cell(h) for h in table.header) + " |", "|" + "---|" * len(table.header)]
-        lines += ["| " + " | ".join(_md_cell(c) for c in r) + " |" for r in table.rows]
-        lines.append("")
-    own = {f"{name}.png" for name in section.figures}
-    for title, path in figures:
-        if path in own:
-            lines += [f"**{title}**", "", f"![{title}]({path})", ""]
-    return lines
+    lines += markdown_tables(section.tables)
+    return [*lines, *markdown_figures(figures, section.figures)]
 
 
 def html_load_section(doc: Doc, figure_html: Sequence[str]) -> list[str]:
@@ -337,11 +319,7 @@ def html_load_section(doc: Doc, figure_html: Sequence[str]) -> list[str]:
     if section.status:
         return [*parts, f"<p class='failed'>{escape(section.status)}</p>"]
     parts += ["<ul>", *(f"<li>{escape(h)}</li>" for h in section.headline), "</ul>"]
-    for table in section.tables:
-        parts += [f"<p class='sub'>{escape(table.caption)}</p>", "<table>"]
-        parts.append("<tr>" + "".join(f"<th>{escape(h)}</th>" for h in table.header) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{escape(c)}</td>" for c in r) + "</tr>" for r in table.rows]
-        parts.append("</table>")
+    parts += html_tables(section.tables)
     return [*parts, *figure_html]
 
 
@@ -356,7 +334,5 @@ def format_load_section(doc: Doc) -> str:
     lines += section.headline
     for table in section.tables:
         if table.header[0] in ("read", "promise", "clients"):
-            rows = [table.header, *table.rows]
-            widths = [max(len(r[i]) for r in rows) for i in range(len(table.header))]
-            lines += ["", *("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows)]
+            lines += ["", *text_table(table, ruled=False)]
     return "\n".join(lines)
