@@ -15,7 +15,7 @@ from typing import Any
 from bench.core.workload import Workload
 from bench.judge.analysis import analyze_sample
 from bench.judge.stats import bootstrap_speedup_interval, bootstrap_weighted_time, summarize_latencies
-from bench.judge.verdicts import Verdict, control_threshold, figure_verdict, judge_control
+from bench.judge.verdicts import Verdict, control_threshold, figure_verdict, reported_ratio_verdict
 
 ROLES = ("before", "after")
 GIN_INDEX = "agent_events_data_idx"
@@ -162,20 +162,7 @@ def weighted_verdict(name: str, row: Mapping[str, Any], mode: str, tolerance_pct
             f"({est['confidence'] * 100:g}% CI {low:.3g}-{high:.3g}x) over {est['n_cases']} cases, "
             f"{est['n_params']} parameter draws"
         )
-    return Verdict(
-        promise=f"{name}@{mode}",
-        kind="control",
-        verdict=judge_control(low, high, tolerance_pct),
-        point=point,
-        low=low,
-        high=high,
-        expected_min=threshold,
-        expected_max=None,
-        bound=threshold,
-        gated=False,
-        reason=NOT_GATED,
-        evidence=evidence,
-    )
+    return reported_ratio_verdict(f"{name}@{mode}", point, low, high, tolerance_pct, evidence, NOT_GATED, threshold)
 
 
 def app_verdicts(

@@ -17,7 +17,7 @@ import numpy as np
 from bench.core.workload import Unit
 from bench.judge.app_workload import per_text, time_text
 from bench.judge.stats import bootstrap_weighted_time, summarize_latencies
-from bench.judge.verdicts import Verdict, control_threshold, judge_control
+from bench.judge.verdicts import Verdict, control_threshold, reported_ratio_verdict
 
 ROLES = ("before", "after")
 BATCH_CASE = "app_ingest_batch"
@@ -119,20 +119,7 @@ def _control(promise: str, est: Mapping[str, Any] | None, evidence: str, toleran
     low = high = point = None
     if est is not None:
         low, high, point = est["low"], est["high"], est["speedup"]
-    return Verdict(
-        promise=promise,
-        kind="control",
-        verdict=judge_control(low, high, tolerance_pct),
-        point=point,
-        low=low,
-        high=high,
-        expected_min=threshold,
-        expected_max=None,
-        bound=threshold,
-        gated=False,
-        reason=NOT_GATED,
-        evidence=evidence,
-    )
+    return reported_ratio_verdict(promise, point, low, high, tolerance_pct, evidence, NOT_GATED, threshold)
 
 
 def _rate(rates: Mapping[str, float]) -> str:

@@ -14,7 +14,13 @@ from typing import Any
 
 from bench.core.verdict_words import VerdictWord
 from bench.judge.stats import ratio_interval, rounds_interval
-from bench.judge.verdicts import Verdict, control_threshold, figure_verdict, judge_control, judge_max
+from bench.judge.verdicts import (
+    Verdict,
+    control_threshold,
+    figure_verdict,
+    judge_max,
+    reported_ratio_verdict,
+)
 
 ROLES = ("before", "after")
 LATENCY_FIGURES = ("p50", "p95", "p99", "p99.9", "max")
@@ -201,20 +207,7 @@ def ratio_verdict(name: str, estimate: Mapping[str, Any] | None, what: str, tole
             f"{what} {point:.3g}x ({estimate['confidence'] * 100:g}% CI {low:.3g}-{high:.3g}x over the rounds); "
             f"regression below {threshold:.3g}x ({tolerance_pct:g}% tolerance)"
         )
-    return Verdict(
-        promise=name,
-        kind="control",
-        verdict=judge_control(low, high, tolerance_pct),
-        point=point,
-        low=low,
-        high=high,
-        expected_min=None,
-        expected_max=None,
-        bound=threshold,
-        gated=False,
-        reason=NOT_GATED,
-        evidence=evidence,
-    )
+    return reported_ratio_verdict(name, point, low, high, tolerance_pct, evidence, NOT_GATED)
 
 
 def load_verdicts(records: Mapping[str, Any], tolerance_pct: float) -> list[Verdict]:

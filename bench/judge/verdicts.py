@@ -570,6 +570,36 @@ def control_verdict(case: str, estimate: SpeedupEstimate | None, targets: Target
     )
 
 
+def reported_ratio_verdict(
+    promise: str,
+    point: float | None,
+    low: float | None,
+    high: float | None,
+    tolerance_pct: float,
+    evidence: str,
+    reason: str,
+    shown_threshold: float | None = None,
+) -> Verdict:
+    """A before/after ratio judged like a control (a regression beyond the tolerance), reported but not gated.
+
+    `shown_threshold` is the rounded floor a table prints as expected (None: no expected column); the judgement
+    always uses the exact threshold."""
+    return Verdict(
+        promise=promise,
+        kind="control",
+        verdict=judge_control(low, high, tolerance_pct),
+        point=point,
+        low=low,
+        high=high,
+        expected_min=shown_threshold,
+        expected_max=None,
+        bound=control_threshold(tolerance_pct) if shown_threshold is None else shown_threshold,
+        gated=False,
+        reason=reason,
+        evidence=evidence,
+    )
+
+
 def _estimate_figures(estimate: SpeedupEstimate | None) -> tuple[float | None, float | None, float | None]:
     if estimate is None:
         return None, None, None
