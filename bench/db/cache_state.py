@@ -23,7 +23,6 @@ import psycopg
 
 from bench.core.errors import HarnessError
 from bench.db.database import HARNESS_LOCK_KEY, connect
-from bench.db.embedded import EmbeddedServer
 from bench.db.instances import Instance
 
 RELATIONS_SQL = """
@@ -112,31 +111,6 @@ def buffered_blocks(conn: psycopg.Connection[Any]) -> int:
     return int(row[0]) if row else 0
 
 
-def _start_again(server: EmbeddedServer) -> None:
-    # The include file written at the last start still names the port and settings; postgres binds the port
-    # with SO_REUSEADDR, so the connections the stop just closed (TIME_WAIT) do not keep it from listening.
-    result = server.account.run(
-        [
-            server.binaries.path("pg_ctl"),
-            "start",
-            "-D",
-            str(server.data_dir),
-            "-l",
-            str(server.log_file),
-            "-w",
-            "-t",
-            "120",
-        ],
-        start_new_session=True,
-    )
-    if result.returncode != 0:
-        raise HarnessError(
-            f"the {server.name} instance did not start again after the cold-cache restart "
-            f"(pg_ctl: {result.stderr.strip() or result.stdout.strip()}).\nLast lines of {server.log_file}:\n"
-            f"{server.log_tail()}"
-        )
-
-
 @dataclass(frozen=True)
 class ColdState:
     role: str
@@ -178,7 +152,7 @@ class CacheController:
             old.close()
         server.stop()
         evicted = evict_from_page_cache(server.data_dir, relatives)
-        _start_again(server)
+        server.start_again()
         self._lock(inst)
         blocks = None
         if self.buffercache_unavailable.get(role) is None:

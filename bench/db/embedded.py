@@ -253,26 +253,7 @@ class EmbeddedServer:
         conf_path.write_text(render_conf(timescaledb, port, str(self.socket_dir)))
         if self.account.is_other_user:
             os.chown(conf_path, self.account.uid, self.account.gid)
-        # Its own session: a Ctrl-C in the terminal reaches the harness, which then stops the server cleanly.
-        result = self.account.run(
-            [
-                self.binaries.path("pg_ctl"),
-                "start",
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(self.log_file),
-                "-w",
-                "-t",
-                "120",
-            ],
-            start_new_session=True,
-        )
-        if result.returncode != 0:
-            raise HarnessError(
-                f"the {self.name} instance did not start (pg_ctl: {result.stderr.strip() or result.stdout.strip()}).\n"
-                f"Last lines of {self.log_file}:\n{self.log_tail()}"
-            )
+        self._pg_ctl_start("did not start")
         self._record(port=port, timescaledb_preloaded=timescaledb, binaries=str(self.binaries.bindir))
         return port
 
@@ -290,6 +271,33 @@ class EmbeddedServer:
             self.pid_file.unlink(missing_ok=True)
         except OSError as e:
             raise HarnessError(f"the {self.name} instance cannot start: {why}; removing it failed ({e})") from None
+
+    def start_again(self) -> None:
+        """Start a stopped server with the include file written at its last start (same port and settings);
+        postgres binds the port with SO_REUSEADDR, so connections a stop just closed (TIME_WAIT) do not block it."""
+        self._pg_ctl_start("did not start again after a restart")
+
+    def _pg_ctl_start(self, failure: str) -> None:
+        # Its own session: a Ctrl-C in the terminal reaches the harness, which then stops the server cleanly.
+        result = self.account.run(
+            [
+                self.binaries.path("pg_ctl"),
+                "start",
+                "-D",
+                str(self.data_dir),
+                "-l",
+                str(self.log_file),
+                "-w",
+                "-t",
+                "120",
+            ],
+            start_new_session=True,
+        )
+        if result.returncode != 0:
+            raise HarnessError(
+                f"the {self.name} instance {failure} (pg_ctl: {result.stderr.strip() or result.stdout.strip()}).\n"
+                f"Last lines of {self.log_file}:\n{self.log_tail()}"
+            )
 
     def stop(self) -> bool:
         """Fast shutdown of this data directory's own postmaster; returns whether one was running. A pid file
