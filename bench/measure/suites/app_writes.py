@@ -12,11 +12,9 @@ by statement, before and after alternate who goes first. The measured agent_even
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,6 +49,7 @@ from bench.measure.suites.scratch import (
     insert_rows,
     scratch_pair,
 )
+from bench.measure.timing import gc_paused
 from generators.events import EventBatch
 
 NAME = "app_writes"
@@ -275,18 +274,6 @@ def session_rows_each(batch: EventBatch) -> list[tuple[Any, ...]]:
     return [(r[5], r[3], r[4], r[6], r[1], AUTO_CREATED_CONTEXT, "{}") for r in insert_rows(batch)]
 
 
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # A collection in the middle of a timed statement is the client's noise, not the index's cost.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _execute(conn: psycopg.Connection[Any], st: _Statement) -> tuple[float | None, float, int, str | None]:
     """(wall ms or None, client CPU ms, rows inserted, error)."""
     for text, params in st.setup:
@@ -319,7 +306,7 @@ def _time_repetitions(
         for rep in range(total):
             work = _repetition(stream, cases, conns["before"], sizes, settings)
             timed: dict[str, dict[str, list[float | None]]] = {role: {} for role in ROLES}
-            with _gc_paused():
+            with gc_paused():
                 for i, st in enumerate(work):
                     for role in ROLES if (rep + i) % 2 == 0 else ROLES[::-1]:
                         ms, cpu, inserted, error = _execute(conns[role], st)

@@ -16,10 +16,8 @@ for; the client CPU share is recorded so a client-bound figure can be recognised
 
 from __future__ import annotations
 
-import gc
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
@@ -43,6 +41,7 @@ from bench.measure.suites.scratch import (
     insert_statement,
     scratch_pair,
 )
+from bench.measure.timing import gc_paused
 from generators.copy_format import encode_copy_text
 
 NAME = "write_cost"
@@ -166,18 +165,6 @@ def _rows_per_rep(method: str, settings: WriteCostSettings) -> int:
     return settings.insert_rows if method == "insert" else settings.copy_rows
 
 
-@contextmanager
-def _gc_paused() -> Iterator[None]:
-    # As in the query suite: a collection in the middle of a timed loop is noise, not write cost.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _timed(write: Callable[[], None]) -> dict[str, float]:
     started_cpu = time.thread_time()
     started = time.perf_counter()
@@ -199,7 +186,7 @@ def _time_repetitions(
             for method in METHODS:
                 for role in order:
                     conn = conns[role]
-                    with _gc_paused():
+                    with gc_paused():
                         if method == "insert":
                             sample = _timed(partial(_insert_all, conn, statement, work.insert_params))
                         else:
