@@ -12,7 +12,6 @@ how to fix it. docs/app-workload.md describes the model.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any, NoReturn
 
 from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
+from bench.core.toml_files import read_toml
 
 WORKLOADS_DIR = PACKAGE_DIR / "workloads"
 DEFAULT_WORKLOAD_PATH = WORKLOADS_DIR / "devlog.toml"
@@ -149,17 +149,7 @@ def load_workload(path: Path | None, known_cases: Iterable[str], write_cases: It
     """Read and check a workload file against the application cases that exist (bench/queries/app/, and the
     writes of bench/queries/app_writes/ unless `write_cases` names them)."""
     path = DEFAULT_WORKLOAD_PATH if path is None else Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise WorkloadError(
-            f"{path}: cannot read the workload file ({err.strerror}); pass an existing file, "
-            f"or none to use {DEFAULT_WORKLOAD_PATH}"
-        ) from err
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise WorkloadError(f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)") from err
+    document = read_toml(path, "workload", DEFAULT_WORKLOAD_PATH, WorkloadError)
     writes = write_case_names() if write_cases is None else list(write_cases)
     return parse_workload(document, path, list(known_cases), writes)
 

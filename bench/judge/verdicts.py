@@ -10,7 +10,6 @@ while [1.5, 2.0] is "inconclusive", not "below", because 2.0x is still possible.
 from __future__ import annotations
 
 import math
-import tomllib
 from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ from bench.core.cases import load_cases
 from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
 from bench.core.formatting import number, ratio
+from bench.core.toml_files import read_toml
 from bench.core.verdict_words import VerdictWord
 from bench.judge.stats import SpeedupEstimate
 
@@ -124,18 +124,7 @@ def load_targets(path: Path | None = None, known_cases: Collection[str] | None =
     so a typo is refused before a run rather than judged "not measured" after it.
     """
     path = DEFAULT_TARGETS_PATH if path is None else Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as err:
-        raise TargetsError(
-            f"{path}: cannot read the targets file ({err.strerror}); "
-            f"pass an existing file, or none to use {DEFAULT_TARGETS_PATH}"
-        ) from err
-    try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        # tomllib's message ends with "(at line L, column C)", which is where to look.
-        raise TargetsError(f"{path}: not valid TOML: {err}; fix the syntax there (see https://toml.io)") from err
+    document = read_toml(path, "targets", DEFAULT_TARGETS_PATH, TargetsError)
     targets = _parse_targets(document, path)
     cases = sorted(known_cases if known_cases is not None else (c.name for c in load_cases()))
     for promise in targets.promises:
