@@ -169,7 +169,7 @@ def run_suites(
     load_options: LoadOptions | None = None,
 ) -> dict[str, Any]:
     """The extra suites, in order, each in its own section; one that fails is recorded, the others still run."""
-    from bench.measure.suites import SuiteContext
+    from bench.measure.suites import SuiteContext, section
     from bench.measure.suites.registry import SUITES
 
     unknown = [n for n in names if n not in SUITES]
@@ -194,15 +194,7 @@ def run_suites(
             sections[name] = SUITES[name][0](suite_ctx)
         except Exception as e:  # one broken suite (a lost connection, a bug) is recorded as failed; the rest still run
             failure = str(e).strip() if isinstance(e, HarnessError) else f"{type(e).__name__}: {str(e).strip()}"
-            sections[name] = {
-                "name": name,
-                "title": SUITES[name][1],
-                "skipped": None,
-                "failed": f"the {name} suite failed: {failure}",
-                "verdicts": [],
-                "records": {},
-                "notes": [],
-            }
+            sections[name] = section(name, SUITES[name][1], failed=f"the {name} suite failed: {failure}")
         sections[name]["duration_s"] = time.perf_counter() - started
     return sections
 

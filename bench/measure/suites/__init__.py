@@ -14,14 +14,14 @@ recorded as a failure, and a suite that cannot run on this engine returns skippe
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bench.core.config import HarnessConfig
 from bench.db.instances import InstancePair
-from bench.judge.verdicts import Targets
+from bench.judge.verdicts import Targets, Verdict
 from bench.measure.timing import MeasureSettings
 
 
@@ -62,5 +62,28 @@ def reduced_settings(base: MeasureSettings) -> MeasureSettings:
     )
 
 
+def section(
+    name: str,
+    title: str,
+    verdicts: Sequence[Verdict] = (),
+    records: dict[str, Any] | None = None,
+    notes: Sequence[str] = (),
+    skipped: str | None = None,
+    failed: str | None = None,
+) -> dict[str, Any]:
+    """A suite's section of the results document: the one place its keys are spelled."""
+    out: dict[str, Any] = {
+        "name": name,
+        "title": title,
+        "skipped": skipped,
+        "verdicts": [v.to_dict() for v in verdicts],
+        "records": records or {},
+        "notes": list(notes),
+    }
+    if failed is not None:
+        out["failed"] = failed
+    return out
+
+
 def skipped(name: str, title: str, reason: str) -> dict[str, Any]:
-    return {"name": name, "title": title, "skipped": reason, "verdicts": [], "records": {}, "notes": []}
+    return section(name, title, skipped=reason)

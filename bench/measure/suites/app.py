@@ -27,7 +27,7 @@ from bench.core.workload import Workload, load_workload
 from bench.db.instances import InstancePair
 from bench.db.plans import index_parents
 from bench.judge.app_workload import analyze_mode, app_verdicts, json_filter_finding, unit_estimates
-from bench.measure.suites import SuiteContext, reduced_settings
+from bench.measure.suites import SuiteContext, reduced_settings, section
 from bench.measure.suites.app_params import SAMPLERS, AppDraw, SamplerContext, draw_params
 from bench.measure.suites.app_prepared import (
     PreparedPlanCapture,
@@ -114,12 +114,11 @@ def measure_app_workload(
     finding = json_filter_finding(analyzed)
     verdicts = app_verdicts(workload, units, finding, settings.tolerance_pct)
     notes = section_notes(workload, skipped, analyzed)
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": {
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
             "workload": workload.to_dict(),
             "now": now.isoformat(),
             "settings": settings.measure.to_dict(),
@@ -129,8 +128,8 @@ def measure_app_workload(
             "units": units,
             "json_filter": finding,
         },
-        "notes": notes,
-    }
+        notes,
+    )
 
 
 def case_meta(case: Case, workload: Workload, draws: list[AppDraw]) -> dict[str, Any]:

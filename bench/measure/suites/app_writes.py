@@ -39,7 +39,7 @@ from bench.judge.app_writes import (
     variant_key,
     variant_verdict,
 )
-from bench.measure.suites import SuiteContext, skipped
+from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.app import app_cases
 from bench.measure.suites.scratch import (
     RowStream,
@@ -435,12 +435,11 @@ def _section(
             notes.append(f"{unit_name}: not estimated: {row['failure']}")
     what_if = {c: r for c, r in workload.what_if.items() if c.startswith("app_ingest")}
     notes += [f"{case} is a what-if: {reason}" for case, reason in what_if.items()]
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": {
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
             "schema_variant": SCHEMA_VARIANT,
             "workload": {"path": str(workload.path), "application": workload.application, "commit": workload.commit},
             "scratch": {
@@ -457,8 +456,8 @@ def _section(
             "conflicts": conflicts,
             "foreign_key_check": fk_check,
         },
-        "notes": notes,
-    }
+        notes,
+    )
 
 
 def _say(progress: bool, message: str) -> None:

@@ -27,7 +27,7 @@ from bench.core.verdict_words import VerdictWord
 from bench.db.instances import InstancePair
 from bench.judge.verdicts import Verdict, figure_verdict
 from bench.measure.params import ParamSample, params_for, sample_params
-from bench.measure.suites import SuiteContext
+from bench.measure.suites import SuiteContext, section
 from bench.measure.timing import Execution, execute_timed
 
 NAME = "compatibility"
@@ -85,14 +85,13 @@ def check_compatibility(
             "No timing-run records in the run's cases/ folder: the query suite did not run; every case's own "
             "parameter slots were compared here."
         )
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [verdict.to_dict()],
-        "records": {"run_records": records, "compared_here": comparisons, "by_case": by_case},
-        "notes": notes,
-    }
+    return section(
+        NAME,
+        TITLE,
+        [verdict],
+        {"run_records": records, "compared_here": comparisons, "by_case": by_case},
+        notes,
+    )
 
 
 def _connection(pair: InstancePair, role: str, timeout_ms: int) -> psycopg.Connection[Any]:

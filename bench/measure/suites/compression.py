@@ -34,7 +34,7 @@ from bench.judge.stats import bootstrap_speedup_interval
 from bench.judge.verdicts import Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
 from bench.load.loader import load_dataset, spec_at_rows
 from bench.measure.params import ParamSample, sample_params
-from bench.measure.suites import SuiteContext, reduced_settings, skipped
+from bench.measure.suites import SuiteContext, reduced_settings, section, skipped
 from bench.measure.suites.scratch import scratch_pair
 from bench.measure.timing import MeasureSettings, measure_sample, timing_connection
 from generators.shape import SpecError, parse_rows
@@ -333,12 +333,11 @@ def measure_compression(ctx: SuiteContext, cap: int) -> dict[str, Any]:
         _savings_verdict(figures),
         *_promise_verdicts(ctx, timings),
     ]
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": {
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
             "dataset": {
                 "rows": spec.rows,
                 "measured_rows": measured_rows,
@@ -361,8 +360,8 @@ def measure_compression(ctx: SuiteContext, cap: int) -> dict[str, Any]:
             "timings": timings,
             "settings": settings.to_dict(),
         },
-        "notes": _notes(spec.rows, measured_rows, cap, timings),
-    }
+        _notes(spec.rows, measured_rows, cap, timings),
+    )
 
 
 def _notes(rows: int, measured_rows: int, cap: int, timings: dict[str, Any]) -> list[str]:

@@ -51,7 +51,7 @@ from bench.measure.pgbench_scripts import (
     write_scripts,
 )
 from bench.measure.server_evidence import prepare_extensions
-from bench.measure.suites import SuiteContext, skipped
+from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.app import app_cases
 from bench.measure.suites.app_params import AppDraw, SamplerContext, draw_params
 from bench.measure.suites.scratch import (
@@ -250,14 +250,13 @@ def measure_concurrency(
     records["seconds"] = time.perf_counter() - started
     notes += section_notes(records, settings, os.cpu_count() or 1)
     verdicts = load_verdicts(records, settings.tolerance_pct)
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": records,
-        "notes": notes,
-    }
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        records,
+        notes,
+    )
 
 
 def _warm_phases(

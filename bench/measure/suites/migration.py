@@ -37,7 +37,7 @@ from bench.db.database import TARGET_SCHEMA
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
 from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
-from bench.measure.suites import SuiteContext, skipped
+from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.lock_probe import LoadProbe, ProbeSettings, ProbeWorkload, measure_blocking
 from bench.measure.suites.scratch import RowStream, ScratchUnavailable, build_copies, generation_spec, scratch_database
 
@@ -434,20 +434,19 @@ def measure_migration(
         )
     notes.append(reads)
     notes.append(ALTERNATIVE_NOTES[alternative.key])
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": {
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
             "copy_rows": copy_rows,
             "dataset_rows": dataset_rows,
             "engine": pair.engine.name,
             "safe_alternative": alternative.key,
             "scenarios": results,
         },
-        "notes": notes,
-    }
+        notes,
+    )
 
 
 def _reapply_scenario(conn: psycopg.Connection[Any], scenario: Scenario) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from bench.db.plans import index_parents
 from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, summarize_latencies
 from bench.judge.verdicts import Promise, Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
 from bench.measure.params import PARAMS_DIR, ParamSample, sample_params
-from bench.measure.suites import SuiteContext, reduced_settings
+from bench.measure.suites import SuiteContext, reduced_settings, section
 from bench.measure.timing import measure_sample, timing_connection
 
 NAME = "sweep"
@@ -334,22 +334,21 @@ def measure_sweep(ctx: SuiteContext) -> dict[str, Any]:
     finally:
         for conn in conns.values():
             conn.close()
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": {
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
             "curves": curves,
             "points": points,
             "windows": [{"label": w, "hours": h} for w, h in WINDOWS],
             "settings": settings.to_dict(),
         },
-        "notes": [f"{c['promise']} by {c['x_label']}: {c['statement']}" for c in curves]
+        [f"{c['promise']} by {c['x_label']}: {c['statement']}" for c in curves]
         + [
             "Each point is one parameter timed on both instances, interleaved, in this run (query windows: "
             f"{len(WINDOW_ENTITY_SLOTS)} entities active in the last hour, pooled by geometric mean); "
             f"{settings.min_rounds}-{settings.max_rounds} executions per point after {settings.warmup} warm-up(s).",
             "x for the quantile dimensions is the candidate's matched rows as the parameter query counts them.",
         ],
-    }
+    )

@@ -30,7 +30,7 @@ from bench.db.instances import InstancePair
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set
 from bench.judge.stats import bootstrap_speedup_interval, median_interval, summarize_latencies
 from bench.judge.verdicts import Verdict, judge_min
-from bench.measure.suites import SuiteContext, skipped
+from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.scratch import (
     COPY_SQL,
     RowStream,
@@ -130,14 +130,13 @@ def measure_write_cost(
             if methods[method][role]["unstable"]:
                 notes.append(f"{method} on {role}: unstable rates (cv {methods[method][role]['cv']:.0%})")
     verdicts = [rate_verdict(method, role, methods[method]) for method in METHODS for role in ROLES]
-    return {
-        "name": NAME,
-        "title": TITLE,
-        "skipped": None,
-        "verdicts": [v.to_dict() for v in verdicts],
-        "records": records,
-        "notes": notes,
-    }
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        records,
+        notes,
+    )
 
 
 @dataclass
