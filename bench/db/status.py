@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from bench.core.errors import HarnessError
-from bench.db.database import TARGET_SCHEMA, is_marked, read_meta
+from bench.db.database import TARGET_SCHEMA, is_marked, read_meta, timescaledb_presence
 from bench.db.environment import server_facts
 from bench.db.instances import Instance
 from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
@@ -70,13 +70,11 @@ def instance_status(instances: Iterable[Instance]) -> list[dict[str, Any]]:
             with inst.connect() as conn:
                 entry["healthy"] = True
                 shape = table_shape(conn)
-                # timescaledb.* settings exist only where the library is loaded (preloaded, on this engine).
-                loaded = conn.execute("SELECT count(*) > 0 FROM pg_settings WHERE name LIKE 'timescaledb.%%'")
-                facts = server_facts(conn, bool(loaded.fetchone() == (True,)))
+                presence = timescaledb_presence(conn)
+                facts = server_facts(conn, presence.preloaded)
                 entry["server_version"] = facts["postgres_version"]
                 entry["timescaledb_version"] = facts["timescaledb_version"]
-                available = conn.execute("SELECT count(*) > 0 FROM pg_available_extensions WHERE name = 'timescaledb'")
-                entry["timescaledb_available"] = available.fetchone() == (True,)
+                entry["timescaledb_available"] = presence.installed
                 entry["engine"] = shape.pop("engine")
                 entry["table"] = shape
                 entry["marked"] = is_marked(conn)
