@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
+from bench.core.formatting import milliseconds
 from bench.report.figures import LOAD_FIGURE_NAMES
 from bench.report.plots_load import cold_warm_rows, load_records
 from bench.report.section_tables import Table, html_tables, markdown_figures, markdown_tables, text_table
@@ -28,12 +29,6 @@ class LoadSection:
     figures: tuple[str, ...] = LOAD_FIGURE_NAMES
 
 
-def _ms(value: float | None) -> str:
-    if value is None:
-        return "-"
-    return f"{value:,.0f} ms" if value >= 100 else f"{value:.3g} ms"
-
-
 def _x(est: dict[str, Any] | None) -> str:
     if not est:
         return "-"
@@ -44,7 +39,7 @@ def _figure(est: dict[str, Any] | None, unit: str = "ms") -> str:
     if not est:
         return "-"
     if unit == "ms":
-        return _ms(est["point"])
+        return milliseconds(est["point"])
     return f"{est['point']:,.0f}"
 
 
@@ -204,8 +199,8 @@ def saturation_table(records: dict[str, Any]) -> Table:
             str(p["clients"]),
             _rate(p.get("before", {}).get("tps")),
             _rate(p.get("after", {}).get("tps")),
-            _ms(p.get("before", {}).get("p95_ms")),
-            _ms(p.get("after", {}).get("p95_ms")),
+            milliseconds(p.get("before", {}).get("p95_ms")),
+            milliseconds(p.get("after", {}).get("p95_ms")),
         ]
         for p in saturation.get("points", [])
     ]
