@@ -269,7 +269,7 @@ class TestWeightedVerdict:
         assert hour["before_ms"] == pytest.approx(360.0) and hour["low"] == pytest.approx(2.0)
         verdict = weighted_verdict("page_views", units["auto"]["page_views"], "auto", 10.0)
         assert verdict.verdict == "improved" and not verdict.gated
-        assert "per 1,000 page views" in verdict.evidence and "before 4.00 s" in verdict.evidence
+        assert "per 1,000 page views" in verdict.evidence and "before 4 s [4 s, 4 s]" in verdict.evidence
 
     def test_a_failed_or_missing_case_fails_its_units_never_counts_as_fast(self) -> None:
         _, workload = app_cases()

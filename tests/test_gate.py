@@ -270,7 +270,7 @@ class TestNotMeasured:
 
     def test_deliberately_filtered_run_warns(self, doc: Doc, targets: Targets) -> None:
         self.drop(meeting_everything(doc), "session_timeline", "session_timeline_latest")
-        doc["extra"]["select"] = "not session"
+        doc["measurement"]["select"] = "not session"
         checks = evaluate(doc, targets)
         check = by_name(checks, "session_timeline", "speedup_range")
         assert check.status == "warn"
@@ -285,7 +285,7 @@ class TestNotMeasured:
 
     def test_a_filtered_out_case_is_named(self, doc: Doc, targets: Targets) -> None:
         self.drop(meeting_everything(doc), "project_timeline_latest")
-        doc["extra"]["select"] = "not latest"
+        doc["measurement"]["select"] = "not latest"
         check = by_name(evaluate(doc, targets), "project_timeline", "speedup_range")
         assert check.status == "pass"
         assert "judged on 1 of 2 cases" in check.message
@@ -579,7 +579,7 @@ def test_gate_runs_the_ci_preset_end_to_end(
     assert code in (0, 1)
     doc = results.load_results(runs / "latest")
     assert doc["dataset"]["rows"] == 50_000
-    assert doc["extra"]["select"] is None
+    assert doc["measurement"]["select"] is None
     testcases = ET.parse(junit).getroot().findall("./testsuite/testcase")
     assert len(testcases) == len(evaluate(doc, load_targets()))
     assert (code == 1) == bool(ET.parse(junit).getroot().findall(".//failure"))

@@ -72,7 +72,7 @@ WRONG_TYPES: list[tuple[str, Callable[[Doc], None], str]] = [
     ("case_is_a_string", _set("cases", ["session_timeline"]), "cases[0]"),
     ("verdict_lacks_fields", _set("verdicts", [{"promise": "session_timeline"}]), "verdicts[0]"),
     ("schema_version_is_a_string", _set("schema_version", "1"), "schema_version"),
-    ("schema_version_from_the_future", _set("schema_version", 2), "schema_version"),
+    ("schema_version_from_the_future", _set("schema_version", 3), "schema_version"),
     ("storage_is_a_string", _set("storage", "big"), "storage"),
     ("latencies_are_a_string", _set("cases.0.samples.0.latencies_ms.before", "fast"), "latencies_ms.before"),
     ("rows_is_a_string", _set("dataset.rows", "many"), "dataset.rows"),

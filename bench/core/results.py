@@ -1,8 +1,13 @@
 """The versioned results document of a run: one JSON file that reports, plots, the notebook and the gate read.
 
-Format history (RESULTS_SCHEMA_VERSION):
+Its shape is declared once, as types, in bench.core.results_model; this module reads and writes the file,
+upgrades older versions, and keeps run folders (a run is published only once its document is complete).
+
+Format history (RESULTS_SCHEMA_VERSION; every older version still loads, through `upgrade`):
   1 - first version: environment, dataset, load, measurement settings, cases with samples and plan
-      summaries, storage, verdicts, deviations, index sets.
+      summaries, storage, verdicts, deviations, index sets, suite sections, extra.
+  2 - the -k selection a run was narrowed to is `measurement.select` (it was `extra.select`); verdict words
+      are checked against the vocabulary of bench.core.verdict_words.
 """
 
 from __future__ import annotations
@@ -10,15 +15,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.core.config import RUNS_DIR
 from bench.core.errors import HarnessError
+from bench.core.results_model import ResultsDocument
+from bench.core.typed_json import ShapeError, describe
 
-RESULTS_SCHEMA_VERSION = 1
+RESULTS_SCHEMA_VERSION = 2
 RESULTS_FILE = "results.json"
 # Two runs that differ in any of these environment keys are not comparable (pyperf's _CHECKED_METADATA idea).
 CHECKED_KEYS = ("engine", "postgres_version", "timescaledb_version", "cpu_model", "settings")
@@ -86,227 +92,63 @@ def discard_run(run_dir: Path) -> None:
         shutil.rmtree(run_dir, ignore_errors=True)
 
 
-def validate(doc: Any, source: str = "results document") -> dict[str, Any]:
-    """Refuse a document whose shape the reports, plots, gate and compare would trip over, naming the key."""
-    if not isinstance(doc, dict):
-        raise HarnessError(
-            f"{source} is not a results document (a JSON object with schema_version, cases, verdicts, ...), "
-            f"it holds {_json_type(doc)}: point at the results.json a run wrote"
-        )
+def upgrade(doc: dict[str, Any], source: str = "results document") -> dict[str, Any]:
+    """A document of an older schema version rewritten as the current one (a new dict; the input is untouched)."""
     version = doc.get("schema_version")
     if isinstance(version, bool) or not isinstance(version, int):
         raise HarnessError(
-            f"{source}: schema_version must be the number {RESULTS_SCHEMA_VERSION}, got {_json_type(version)}: "
-            "the file was not written by this harness, or was edited"
+            f"{source}: schema_version must be a whole number (1 to {RESULTS_SCHEMA_VERSION}), got "
+            f"{describe(version)}: the file was not written by this harness, or was edited"
         )
-    if version != RESULTS_SCHEMA_VERSION:
+    if version > RESULTS_SCHEMA_VERSION or version < 1:
         raise HarnessError(
-            f"{source} has schema_version {version!r}; this harness reads version {RESULTS_SCHEMA_VERSION}. "
-            "Re-run the benchmark with this version, or use the harness version that wrote it."
+            f"{source} has schema_version {version}; this harness reads versions 1 to {RESULTS_SCHEMA_VERSION}. "
+            "Use the harness version that wrote it, or re-run the benchmark with this one."
         )
-    missing = [k for k in REQUIRED_KEYS if k not in doc]
+    out = dict(doc)
+    if version == 1:  # 1 -> 2: the -k selection moves from the free-form `extra` into `measurement`
+        extra = dict(out.get("extra") or {})
+        measurement = dict(out.get("measurement") or {}) if isinstance(out.get("measurement"), dict) else {}
+        measurement.setdefault("select", extra.pop("select", None))
+        out["measurement"], out["extra"] = measurement, extra
+        out["schema_version"] = 2
+    return out
+
+
+def read_document(doc: Any, source: str = "results document") -> ResultsDocument:
+    """The typed results document from parsed JSON of any schema version this harness knows; a document
+    that is not one gets one error naming the field a report, the gate or compare would trip over."""
+    if not isinstance(doc, dict):
+        raise HarnessError(
+            f"{source} is not a results document (a JSON object with schema_version, cases, verdicts, ...), "
+            f"it holds {describe(doc)}: point at the results.json a run wrote"
+        )
+    current = upgrade(doc, source)
+    missing = [k for k in REQUIRED_KEYS if k not in current]
     if missing:
         raise HarnessError(f"{source} is incomplete (missing {', '.join(missing)}): was the run interrupted?")
-    problem = shape_problem(doc, DOCUMENT_SHAPE)
-    if problem:
+    try:
+        return ResultsDocument.from_json(current)
+    except ShapeError as e:
         raise HarnessError(
-            f"{source}: {problem}; the document is damaged or was not written by this harness: "
+            f"{source}: {e}; the document is damaged or was not written by this harness: "
             "re-run the benchmark (or restore the file)"
-        )
-    return doc
+        ) from None
 
 
-# --- the document's shape ------------------------------------------------------------------------------------
-# What the report, plots, gate, compare and summary modules read, checked once on
-# loading so a damaged file gets one error naming its key instead of a traceback from deep inside a figure.
-# A key ending in "?" may be absent; Null(x) may be null; [x] is a list of x; Each(x) an object of x values.
+def validate(doc: Any, source: str = "results document") -> dict[str, Any]:
+    """The document as the current schema version writes it (upgraded, checked against the model)."""
+    return read_document(doc, source).to_json()
 
 
-@dataclass(frozen=True)
-class Null:
-    shape: Any
-
-
-@dataclass(frozen=True)
-class Each:
-    shape: Any
-
-
-NUMBER = "number"
-STRING_LIST = [str]
-ROLE_PLAN = Null(
-    {
-        "top_node?": str,
-        "scan_types?": STRING_LIST,
-        "indexes_used": STRING_LIST,
-        "actual_rows?": Null(NUMBER),
-        "planning_ms?": Null(NUMBER),
-        "execution_ms?": Null(NUMBER),
-        "expected_index?": Null(str),
-        "uses_expected_index?": Null(bool),
-    }
-)
-SAMPLE_SHAPE = {
-    "label": str,
-    "latencies_ms": {"before": [Null(NUMBER)], "after": [Null(NUMBER)]},
-    "errors": {"before": Null(str), "after": Null(str)},
-    "plans": {"before": ROLE_PLAN, "after": ROLE_PLAN},
-    "summary?": {"before": {"median_ms?": Null(NUMBER)}, "after": {"median_ms?": Null(NUMBER)}},
-    "speedup?": Null(NUMBER),
-    "matched_rows?": Null(NUMBER),
-    "same_rows?": Null(bool),
-    "sample?": {"params?": dict},
-}
-ESTIMATE_SHAPE = {"point": NUMBER, "low": NUMBER, "high": NUMBER}
-CASE_SHAPE = {
-    "name": str,
-    "kind": str,
-    "promise?": Null(str),
-    "samples": [SAMPLE_SHAPE],
-    "speedup": Null(ESTIMATE_SHAPE),
-    "plan_check": {
-        "before_indexes_used?": STRING_LIST,
-        "after_indexes_used?": STRING_LIST,
-        "expected_index?": Null(str),
-        "params_using_expected?": int,
-        "params_planned?": int,
-        "holds?": Null(bool),
-    },
-    "failures?": Null(str),
-    "unstable?": STRING_LIST,
-    "same_rows?": Null(bool),
-}
-VERDICT_SHAPE = {
-    "promise": str,
-    "kind": str,
-    "verdict": str,
-    "point": Null(NUMBER),
-    "low": Null(NUMBER),
-    "high": Null(NUMBER),
-    "expected_min": Null(NUMBER),
-    "expected_max": Null(NUMBER),
-    "bound": Null(NUMBER),
-    "gated": bool,
-    "reason": str,
-    "evidence": str,
-}
-INSTANCE_STORAGE = {
-    "heap_bytes": NUMBER,
-    "toast_bytes": NUMBER,
-    "indexes_bytes": Each(NUMBER),
-    "index_total_bytes": NUMBER,
-    "total_bytes": NUMBER,
-}
-DOCUMENT_SHAPE = {
-    "schema_version": int,
-    "run_id": str,
-    "started_at": str,
-    "environment": {"settings?": Null(dict), "instances?": Null(Each(dict))},
-    "engine": {"name": str, "label": str},
-    "dataset": {"rows": int, "fingerprint": str, "spec?": dict},
-    "measurement": {"seed?": int, "cache_state?": str},
-    "targets?": {
-        "promises?": [{"name": str, "kind": str, "cases?": STRING_LIST, "expected_min?": Null(NUMBER)}],
-        "control_tolerance_pct?": NUMBER,
-    },
-    "cases": [CASE_SHAPE],
-    "storage": {
-        "before": INSTANCE_STORAGE,
-        "after": INSTANCE_STORAGE,
-        "storage_overhead_pct": Null(NUMBER),
-        "index_overhead_pct?": Null(NUMBER),
-    },
-    "verdicts": [VERDICT_SHAPE],
-    "deviations": [str],
-    "index_sets": Null(Each({"differences?": list})),
-    "suites?": Null(
-        Each({"title?": Null(str), "skipped?": Null(str), "failed?": Null(str), "verdicts?": list, "records?": dict})
-    ),
-    "extra?": Null(dict),
-}
-
-
-def shape_problem(value: Any, shape: Any, where: str = "") -> str | None:
-    """The first place where value does not have shape, as "<key> must be ..., got ...", or None."""
-    if isinstance(shape, Null):
-        return None if value is None else shape_problem(value, shape.shape, where)
-    name = where or "the document"
-    if isinstance(shape, dict):
-        if not isinstance(value, dict):
-            return f"{name} must be an object, got {_json_type(value)}"
-        for key, sub in shape.items():
-            optional, field = key.endswith("?"), key.rstrip("?")
-            if field not in value:
-                if optional:
-                    continue
-                return f"{_join(where, field)} is missing"
-            problem = shape_problem(value[field], sub, _join(where, field))
-            if problem:
-                return problem
-        return None
-    if isinstance(shape, list):
-        if not isinstance(value, list):
-            return f"{name} must be a list, got {_json_type(value)}"
-        for index, item in enumerate(value):
-            problem = shape_problem(item, shape[0], f"{where}[{index}]")
-            if problem:
-                return problem
-        return None
-    if isinstance(shape, Each):
-        if not isinstance(value, dict):
-            return f"{name} must be an object, got {_json_type(value)}"
-        for key, item in value.items():
-            problem = shape_problem(item, shape.shape, _join(where, key))
-            if problem:
-                return problem
-        return None
-    if _has_type(value, shape):
-        return None
-    return f"{name} must be {_SHAPE_NAMES.get(shape, getattr(shape, '__name__', str(shape)))}, got {_json_type(value)}"
-
-
-_SHAPE_NAMES: dict[Any, str] = {
-    NUMBER: "a number",
-    str: "a string",
-    int: "a whole number",
-    bool: "true or false",
-    dict: "an object",
-    list: "a list",
-}
-
-
-def _has_type(value: Any, shape: Any) -> bool:
-    if isinstance(value, bool):
-        return shape is bool  # JSON true is not the number 1
-    if shape == NUMBER:
-        return isinstance(value, int | float)
-    return isinstance(value, shape)
-
-
-def _join(where: str, key: str) -> str:
-    return f"{where}.{key}" if where else key
-
-
-def _json_type(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return f"the number {value!r}"
-    if isinstance(value, str):
-        return f"the string {json.dumps(value[:40])}"
-    if isinstance(value, list):
-        return "a list"
-    return "an object"
-
-
-def write_results(doc: dict[str, Any], run_dir: Path) -> Path:
+def write_results(doc: dict[str, Any] | ResultsDocument, run_dir: Path) -> Path:
     """Write the results document into run_dir; publish_run then makes the run visible."""
-    validate(doc)
+    typed = doc if isinstance(doc, ResultsDocument) else read_document(doc)
+    if typed.schema_version != RESULTS_SCHEMA_VERSION:
+        raise HarnessError(f"a new results document must have schema_version {RESULTS_SCHEMA_VERSION}")
     path = run_dir / RESULTS_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(doc, indent=1, default=str))
+    tmp.write_text(json.dumps(typed.to_json(), indent=1, default=str))
     os.replace(tmp, path)  # a half-written document is never left under the final name
     return path
 
@@ -325,6 +167,12 @@ def resolve_run(run: str | Path | None, base: Path = RUNS_DIR) -> Path:
 
 
 def load_results(run: str | Path | None = None, base: Path = RUNS_DIR) -> dict[str, Any]:
+    """A stored run as the current schema's JSON (upgraded and checked); load_document gives the typed one."""
+    return load_document(run, base).to_json()
+
+
+def load_document(run: str | Path | None = None, base: Path = RUNS_DIR) -> ResultsDocument:
+    """A stored run (folder, results file, run id or `latest`) read through the typed results model."""
     path = resolve_run(run, base)
     try:
         text = path.read_bytes().decode("utf-8")
@@ -339,4 +187,4 @@ def load_results(run: str | Path | None = None, base: Path = RUNS_DIR) -> dict[s
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise HarnessError(f"{path} is not valid JSON ({e}); it may have been cut short") from None
-    return validate(doc, str(path))
+    return read_document(doc, str(path))

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from bench.core.formatting import duration as time_text
+from bench.core.formatting import ratio
 from bench.core.workload import Workload
 from bench.judge.analysis import analyze_sample
 from bench.judge.stats import bootstrap_speedup_interval, bootstrap_weighted_time, summarize_latencies
@@ -141,10 +143,6 @@ def per_text(per: float, title: str) -> str:
     return f"{per:,.0f} {head}{sep}{tail}"
 
 
-def time_text(ms: float) -> str:
-    return f"{ms / 1000:,.2f} s" if ms >= 1000 else f"{ms:,.1f} ms"
-
-
 def weighted_verdict(name: str, row: Mapping[str, Any], mode: str, tolerance_pct: float) -> Verdict:
     # Rounded for display only; the judgement uses the exact threshold.
     threshold = round(control_threshold(tolerance_pct), 3)
@@ -158,7 +156,7 @@ def weighted_verdict(name: str, row: Mapping[str, Any], mode: str, tolerance_pct
         evidence = (
             f"database time per {per} ({mode} plan cache mode): before {time_text(est['before_ms'])} "
             f"[{time_text(est['before_low'])}, {time_text(est['before_high'])}], after {time_text(est['after_ms'])} "
-            f"[{time_text(est['after_low'])}, {time_text(est['after_high'])}]; before/after {point:.3g}x "
+            f"[{time_text(est['after_low'])}, {time_text(est['after_high'])}]; before/after {ratio(point)} "
             f"({est['confidence'] * 100:g}% CI {low:.3g}-{high:.3g}x) over {est['n_cases']} cases, "
             f"{est['n_params']} parameter draws"
         )

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
+from bench.core.formatting import duration as time_text
+from bench.core.formatting import interval, rate, ratio
 from bench.core.workload import Unit
-from bench.judge.app_workload import per_text, time_text
+from bench.judge.app_workload import per_text
 from bench.judge.stats import bootstrap_weighted_time, summarize_latencies
 from bench.judge.verdicts import Verdict, control_threshold, reported_ratio_verdict
 
@@ -123,7 +125,7 @@ def _control(promise: str, est: Mapping[str, Any] | None, evidence: str, toleran
 
 
 def _rate(rates: Mapping[str, float]) -> str:
-    return f"{rates['point']:,.0f} rows/s [{rates['low']:,.0f}, {rates['high']:,.0f}]"
+    return f"{rate(rates['point'])} {interval(rates['low'], rates['high'])}"
 
 
 def variant_verdict(key: str, case: str, summary: Mapping[str, Any], tolerance_pct: float) -> Verdict:
@@ -154,7 +156,7 @@ def unit_verdict(unit: Unit, row: Mapping[str, Any], tolerance_pct: float) -> Ve
     evidence = (
         f"database time per {per} in batches of {unit.batch_rows} ({counts}): before {time_text(est['before_ms'])} "
         f"[{time_text(est['before_low'])}, {time_text(est['before_high'])}], after {time_text(est['after_ms'])} "
-        f"[{time_text(est['after_low'])}, {time_text(est['after_high'])}]; before/after {est['speedup']:.3g}x "
+        f"[{time_text(est['after_low'])}, {time_text(est['after_high'])}]; before/after {ratio(est['speedup'])} "
         f"({est['confidence'] * 100:g}% CI {est['low']:.3g}-{est['high']:.3g}x)"
     )
     return _control(unit.name, est, evidence, tolerance_pct)

@@ -6,7 +6,7 @@ Every check ends as pass, fail, warn or reported; the gate fails (exit 1) when a
   measurement is never a pass; "inconclusive" warns, so a noisy runner neither fails a PR nor passes it
   silently; "within" and "above" pass.
 - not measured: a promise none of whose cases ran fails, unless the run was deliberately filtered with -k
-  (the run records it as extra.select), which makes it a warning that says so. A case named in the targets
+  (the run records it as measurement.select), which makes it a warning that says so. A case named in the targets
   file that an unfiltered run lacks is a typo or a deleted query file, and fails.
 - max promise (storage_overhead_pct): "not met" or not measured fails. The figure is deterministic, so
   "inconclusive" cannot happen; it would warn.
@@ -36,6 +36,8 @@ from typing import Any, Literal
 
 from bench.core.errors import HarnessError
 from bench.core.formatting import MISSING, number, percent, percent_change, percentage_points, ratio, ratio_interval
+from bench.core.results import read_document
+from bench.core.results_model import CaseResult, PlanCheck, ResultsDocument, SuiteSection, Verdict
 from bench.core.verdict_words import (
     BOUND_WORDS,
     CONTROL_WORDS,
@@ -82,25 +84,32 @@ def gate_failed(checks: Iterable[GateCheck]) -> bool:
     return any(check.status == "fail" for check in checks)
 
 
-def judged_against(doc: dict[str, Any], targets: Targets) -> bool:
+def judged_against(doc: ResultsDocument | dict[str, Any], targets: Targets) -> bool:
     """Whether the run's verdicts were judged against these promises and controls."""
-    used = doc.get("targets") or {}
+    used = as_document(doc).targets or {}
     current = targets.to_dict()
     return all(used.get(key) == current[key] for key in _JUDGING_KEYS)
 
 
+def as_document(doc: ResultsDocument | dict[str, Any]) -> ResultsDocument:
+    """The typed results document (a dict is read, upgraded and checked through the results model)."""
+    return doc if isinstance(doc, ResultsDocument) else read_document(doc)
+
+
 def evaluate(
-    doc: dict[str, Any],
+    doc: ResultsDocument | dict[str, Any],
     targets: Targets,
-    baseline: dict[str, Any] | None = None,
+    baseline: ResultsDocument | dict[str, Any] | None = None,
     baseline_tolerance_pct: float | None = None,
 ) -> list[GateCheck]:
     """Every gate check of a results document; the baseline tolerance defaults to the targets' [gate] one."""
-    if baseline is not None:
-        refuse_incomparable_baseline(doc, baseline)  # refuse before judging anything
-    verdicts = {v["promise"]: v for v in _verdicts(doc, targets)}
-    cases = {c["name"]: c for c in doc["cases"]}
-    select = (doc.get("extra") or {}).get("select") or None
+    run = as_document(doc)
+    base = as_document(baseline) if baseline is not None else None
+    if base is not None:
+        refuse_incomparable_baseline(run, base)  # refuse before judging anything
+    verdicts = {v.promise: v for v in _verdicts(run, targets)}
+    cases = {c.name: c for c in run.cases}
+    select = run.measurement.select or None
     checks: list[GateCheck] = []
     for promise in targets.promises:
         if promise.kind == "max":
@@ -108,28 +117,28 @@ def evaluate(
             continue
         checks.append(_speedup_check(promise, verdicts.get(promise.name), cases, select))
         checks.extend(_plan_checks(promise, cases, targets.plan_assertions))
-    checks.extend(_control_check(v) for v in verdicts.values() if v["kind"] == "control")
+    checks.extend(_control_check(v) for v in verdicts.values() if v.kind == "control")
     checks.append(_rows_check(list(cases.values())))
-    for name, section in (doc.get("suites") or {}).items():
+    for name, section in (run.suites or {}).items():
         checks.extend(_suite_checks(name, section))
-    if baseline is not None:
+    if base is not None:
         tolerance = targets.baseline_tolerance_pct if baseline_tolerance_pct is None else baseline_tolerance_pct
-        checks.extend(baseline_checks(doc, baseline, tolerance))
+        checks.extend(baseline_checks(run, base, tolerance))
     return checks
 
 
-def _verdicts(doc: dict[str, Any], targets: Targets) -> list[dict[str, Any]]:
+def _verdicts(doc: ResultsDocument, targets: Targets) -> list[Verdict]:
     if judged_against(doc, targets):
-        return list(doc["verdicts"])
+        return list(doc.verdicts)
     # Another targets file: judge the run's own samples against it (same seed, so the same intervals).
     from bench.judge.analysis import judge
 
-    seed = int(doc["measurement"]["seed"])
-    return [v.to_dict() for v in judge(doc["cases"], doc["storage"], targets, seed)]
+    json_doc = doc.to_json()
+    return judge(json_doc["cases"], json_doc["storage"], targets, int(doc.measurement.seed or 0))
 
 
 def _speedup_check(
-    promise: Promise, verdict: dict[str, Any] | None, cases: dict[str, Any], select: str | None
+    promise: Promise, verdict: Verdict | None, cases: dict[str, CaseResult], select: str | None
 ) -> GateCheck:
     bound = f">= {promise.expected_min:g}x (promised {promise.expected_min:g}-{promise.expected_max:g}x)"
     missing = [name for name in promise.cases if name not in cases]
@@ -144,8 +153,8 @@ def _speedup_check(
     if verdict is None:
         message = "the results document has no verdict for this promise"
         return _gating(GateCheck(promise.name, promise.kind, "fail", MISSING, bound, message), promise)
-    status = _status(verdict["verdict"], SPEEDUP_RANGE_WORDS, "fail")
-    message = f"{verdict['verdict']}: {verdict['evidence']}"
+    status = _status(verdict.verdict, SPEEDUP_RANGE_WORDS, "fail")
+    message = f"{verdict.verdict}: {verdict.evidence}"
     if missing and select:
         message += (
             f"; judged on {len(promise.cases) - len(missing)} of {len(promise.cases)} cases "
@@ -157,37 +166,37 @@ def _speedup_check(
     return _gating(GateCheck(promise.name, promise.kind, status, _interval(verdict), bound, message), promise)
 
 
-def _max_check(promise: Promise, verdict: dict[str, Any] | None) -> GateCheck:
+def _max_check(promise: Promise, verdict: Verdict | None) -> GateCheck:
     is_pct = (promise.metric or "").endswith("_pct")
     bound = f"<= {promise.max:g}{'%' if is_pct else ''}"
     if verdict is None:
         message = "the results document has no verdict for this promise"
         return _gating(GateCheck(promise.name, promise.kind, "fail", MISSING, bound, message), promise)
-    value = verdict["point"]
+    value = verdict.point
     if value is None:
         figure: str = VerdictWord.NOT_MEASURED
     else:
         figure = percent(value) if is_pct else number(value, 1)
-    status = _status(verdict["verdict"], BOUND_WORDS, "fail")
-    check = GateCheck(promise.name, promise.kind, status, figure, bound, f"{verdict['verdict']}: {verdict['evidence']}")
+    status = _status(verdict.verdict, BOUND_WORDS, "fail")
+    check = GateCheck(promise.name, promise.kind, status, figure, bound, f"{verdict.verdict}: {verdict.evidence}")
     return _gating(check, promise)
 
 
-def _plan_checks(promise: Promise, cases: dict[str, Any], plan_assertions: bool) -> list[GateCheck]:
+def _plan_checks(promise: Promise, cases: dict[str, CaseResult], plan_assertions: bool) -> list[GateCheck]:
     checks = []
     for name in promise.cases:
         case = cases.get(name)
-        plan = case["plan_check"] if case else {}
-        index = plan.get("expected_index")
+        plan = case.plan_check if case else PlanCheck()
+        index = plan.expected_index
         if not index:
             continue  # nothing to assert: the case names no index for the after instance
-        using, planned = plan.get("params_using_expected", 0), plan.get("params_planned", 0)
-        if plan.get("holds"):
+        using, planned = plan.params_using_expected, plan.params_planned
+        if plan.holds:
             status: GateStatus = "pass"
             message = f"every after plan uses {index}"
         elif planned:
             status = "fail"
-            used = ", ".join(plan.get("after_indexes_used") or []) or "no index"
+            used = ", ".join(plan.after_indexes_used) or "no index"
             message = f"after plans use {index} for {using} of {planned} parameters (they use: {used})"
         else:
             status = "fail"
@@ -201,17 +210,17 @@ def _plan_checks(promise: Promise, cases: dict[str, Any], plan_assertions: bool)
     return checks
 
 
-def _control_check(verdict: dict[str, Any]) -> GateCheck:
-    status = _status(verdict["verdict"], CONTROL_WORDS, "fail")
-    message = f"{verdict['verdict']}: {verdict['evidence']}"
-    check = GateCheck(verdict["promise"], "control", status, _interval(verdict), _bound(verdict), message)
-    return check if verdict["gated"] else _reported(check, verdict["reason"])
+def _control_check(verdict: Verdict) -> GateCheck:
+    status = _status(verdict.verdict, CONTROL_WORDS, "fail")
+    message = f"{verdict.verdict}: {verdict.evidence}"
+    check = GateCheck(verdict.promise, "control", status, _interval(verdict), _bound(verdict), message)
+    return check if verdict.gated else _reported(check, verdict.reason)
 
 
-def _rows_check(cases: Sequence[dict[str, Any]]) -> GateCheck:
+def _rows_check(cases: Sequence[CaseResult]) -> GateCheck:
     # A failed case has no rows to compare; its failure is reported by its own check.
-    compared = [c for c in cases if c.get("same_rows") is not None and not c.get("failures")]
-    differ = [c["name"] for c in compared if c["same_rows"] is False]
+    compared = [c for c in cases if c.same_rows is not None and not c.failures]
+    differ = [c.name for c in compared if c.same_rows is False]
     figure = f"{len(differ)} of {len(compared)} cases differ"
     if not differ:
         return GateCheck("same rows", "rows", "pass", figure, "0 cases differ", "before and after return the same rows")
@@ -222,21 +231,19 @@ def _rows_check(cases: Sequence[dict[str, Any]]) -> GateCheck:
     return GateCheck("same rows", "rows", "warn", figure, "0 cases differ", message)
 
 
-def _suite_checks(name: str, section: dict[str, Any]) -> list[GateCheck]:
+def _suite_checks(name: str, section: SuiteSection) -> list[GateCheck]:
     """An extra suite's verdicts carry their own gated flag; a suite that could not run is a failed measurement."""
-    if section.get("failed"):
-        failed = f"the suite could not run: {section['failed']}"
+    if section.failed:
+        failed = f"the suite could not run: {section.failed}"
         return [GateCheck(name, "suite", "fail", VerdictWord.FAILED, MISSING, failed)]
-    if section.get("skipped"):
-        return [GateCheck(name, "suite", "reported", "skipped", MISSING, f"skipped: {section['skipped']}")]
+    if section.skipped:
+        return [GateCheck(name, "suite", "reported", "skipped", MISSING, f"skipped: {section.skipped}")]
     checks = []
-    for verdict in section.get("verdicts") or []:
-        status = _status(verdict["verdict"], frozenset(VerdictWord), "warn")
-        message = f"{verdict['verdict']}: {verdict.get('evidence', '')}"
-        if verdict_word(verdict["verdict"]) is None:
-            message = f"a verdict the gate does not know, so not a pass: {message}"
-        check = GateCheck(f"{name}/{verdict['promise']}", "suite", status, _figure(verdict), _bound(verdict), message)
-        checks.append(check if verdict.get("gated", True) else _reported(check, verdict.get("reason", "")))
+    for verdict in section.verdicts:
+        status = _status(verdict.verdict, frozenset(VerdictWord), "warn")
+        message = f"{verdict.verdict}: {verdict.evidence}"
+        check = GateCheck(f"{name}/{verdict.promise}", "suite", status, _figure(verdict), _bound(verdict), message)
+        checks.append(check if verdict.gated else _reported(check, verdict.reason))
     return checks
 
 
@@ -255,12 +262,12 @@ def _reported(check: GateCheck, reason: str) -> GateCheck:
     return replace(check, status="reported", message=f"reported, not gated ({reason}); {would}: {check.message}")
 
 
-def refuse_incomparable_baseline(doc: dict[str, Any], baseline: dict[str, Any]) -> None:
+def refuse_incomparable_baseline(doc: ResultsDocument, baseline: ResultsDocument) -> None:
     """Ratios compare only on the same dataset and engine: any other baseline is refused (no --force here, unlike
     bench.report.compare), naming both values."""
     pairs = {
-        "dataset fingerprint": ((doc.get("dataset") or {}).get("fingerprint"), baseline["dataset"].get("fingerprint")),
-        "engine": ((doc.get("engine") or {}).get("name"), (baseline.get("engine") or {}).get("name")),
+        "dataset fingerprint": (doc.dataset.fingerprint, baseline.dataset.fingerprint),
+        "engine": (doc.engine.name, baseline.engine.name),
     }
     for what, (current, base) in pairs.items():
         if current != base:
@@ -271,13 +278,13 @@ def refuse_incomparable_baseline(doc: dict[str, Any], baseline: dict[str, Any]) 
             )
 
 
-def baseline_checks(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct: float) -> list[GateCheck]:
+def baseline_checks(doc: ResultsDocument, baseline: ResultsDocument, tolerance_pct: float) -> list[GateCheck]:
     refuse_incomparable_baseline(doc, baseline)
-    select = (doc.get("extra") or {}).get("select") or None
-    current = {c["name"]: c for c in doc["cases"]}
-    base_names = {c["name"] for c in baseline["cases"]}
+    select = doc.measurement.select or None
+    current = {c.name: c for c in doc.cases}
+    base_names = {c.name for c in baseline.cases}
     checks = [_environment_check(doc, baseline)]
-    checks.extend(_baseline_case_check(c, current.get(c["name"]), select, tolerance_pct) for c in baseline["cases"])
+    checks.extend(_baseline_case_check(c, current.get(c.name), select, tolerance_pct) for c in baseline.cases)
     for name in current.keys() - base_names:
         checks.append(
             GateCheck(name, "baseline", "warn", MISSING, MISSING, "new case: the baseline has no figure for it")
@@ -286,9 +293,9 @@ def baseline_checks(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct
     return checks
 
 
-def _environment_check(doc: dict[str, Any], baseline: dict[str, Any]) -> GateCheck:
+def _environment_check(doc: ResultsDocument, baseline: ResultsDocument) -> GateCheck:
     # Different versions or settings do not make ratios meaningless, but they are worth knowing (pyperf warns).
-    env, base = doc.get("environment") or {}, baseline.get("environment") or {}
+    env, base = doc.environment, baseline.environment
     differences = [
         f"{key} {base.get(key)!r} -> {env.get(key)!r}"
         for key in ("postgres_version", "timescaledb_version")
@@ -300,7 +307,7 @@ def _environment_check(doc: dict[str, Any], baseline: dict[str, Any]) -> GateChe
         for key in sorted(settings.keys() | base_settings.keys())
         if settings.get(key) != base_settings.get(key)
     ]
-    run = f"baseline run {baseline.get('run_id')}"
+    run = f"baseline run {baseline.run_id}"
     if not differences:
         return GateCheck("environment", "baseline", "pass", run, "same versions and settings", "comparable")
     return GateCheck(
@@ -309,42 +316,41 @@ def _environment_check(doc: dict[str, Any], baseline: dict[str, Any]) -> GateChe
 
 
 def _baseline_case_check(
-    base_case: dict[str, Any], case: dict[str, Any] | None, select: str | None, tolerance_pct: float
+    base_case: CaseResult, case: CaseResult | None, select: str | None, tolerance_pct: float
 ) -> GateCheck:
-    name, base = base_case["name"], base_case.get("speedup")
+    name, base = base_case.name, base_case.speedup
     if base is None:
         return GateCheck(name, "baseline", "warn", MISSING, MISSING, "the baseline's measurement of this case failed")
-    floor = base["point"] * (1 - tolerance_pct / 100)
-    bound = f">= {ratio(floor)} (baseline {ratio(base['point'])} - {tolerance_pct:g}%)"
+    floor = base.point * (1 - tolerance_pct / 100)
+    bound = f">= {ratio(floor)} (baseline {ratio(base.point)} - {tolerance_pct:g}%)"
     if case is None:
         if select:
             return GateCheck(name, "baseline", "warn", VerdictWord.NOT_MEASURED, bound, f"left out by -k {select!r}")
         message = "in the baseline but not in this unfiltered run (renamed or removed? refresh the baseline)"
         return GateCheck(name, "baseline", "fail", VerdictWord.NOT_MEASURED, bound, message)
-    now = case.get("speedup")
+    now = case.speedup
     if now is None:
         message = "this run's measurement of the case failed"
         return GateCheck(name, "baseline", "fail", VerdictWord.FAILED, bound, message)
-    figure = ratio_interval(now["point"], now["low"], now["high"])
-    change = percent_change((now["point"] / base["point"] - 1) * 100)
-    if now["point"] >= floor:
+    figure = ratio_interval(now.point, now.low, now.high)
+    change = percent_change((now.point / base.point - 1) * 100)
+    if now.point >= floor:
         return GateCheck(name, "baseline", "pass", figure, bound, f"{change} against the baseline")
-    if now["high"] < base["point"]:
+    if now.high < base.point:
         message = (
             f"{change} against the baseline, beyond the {tolerance_pct:g}% tolerance, and the whole interval "
-            f"lies below the baseline's {ratio(base['point'])}"
+            f"lies below the baseline's {ratio(base.point)}"
         )
         return GateCheck(name, "baseline", "fail", figure, bound, message)
     message = (
-        f"{change} against the baseline, but the interval reaches the baseline's {ratio(base['point'])}: "
+        f"{change} against the baseline, but the interval reaches the baseline's {ratio(base.point)}: "
         "not told apart from noise"
     )
     return GateCheck(name, "baseline", "warn", figure, bound, message)
 
 
-def _baseline_storage_check(doc: dict[str, Any], baseline: dict[str, Any], tolerance_pct: float) -> GateCheck:
-    now = (doc.get("storage") or {}).get(STORAGE_METRIC)
-    base = (baseline.get("storage") or {}).get(STORAGE_METRIC)
+def _baseline_storage_check(doc: ResultsDocument, baseline: ResultsDocument, tolerance_pct: float) -> GateCheck:
+    now, base = doc.storage.storage_overhead_pct, baseline.storage.storage_overhead_pct
     if base is None:
         return GateCheck(STORAGE_METRIC, "baseline", "warn", MISSING, MISSING, "the baseline has no storage figure")
     bound = f"<= {percent(base + tolerance_pct)} (baseline {percent(base)} + {tolerance_pct:g} points)"
@@ -356,27 +362,27 @@ def _baseline_storage_check(doc: dict[str, Any], baseline: dict[str, Any], toler
     return GateCheck(STORAGE_METRIC, "baseline", status, percent(now), bound, percentage_points(growth))
 
 
-def _figure(verdict: dict[str, Any]) -> str:
-    if verdict.get("kind") == "max":
-        return VerdictWord.NOT_MEASURED if verdict.get("point") is None else number(verdict["point"])
+def _figure(verdict: Verdict) -> str:
+    if verdict.kind == "max":
+        return VerdictWord.NOT_MEASURED if verdict.point is None else number(verdict.point)
     return _interval(verdict)
 
 
-def _bound(verdict: dict[str, Any]) -> str:
-    low, high = verdict.get("expected_min"), verdict.get("expected_max")
+def _bound(verdict: Verdict) -> str:
+    low, high = verdict.expected_min, verdict.expected_max
     if low is not None and high is None:  # a floor without a range: write_cost's rates
         return f">= {low:g}"
     if low is not None:
         return f">= {low:g}x (promised {low:g}-{high:g}x)"
-    if verdict.get("bound") is None:
+    if verdict.bound is None:
         return MISSING
-    return f"<= {verdict['bound']:g}" if verdict.get("kind") == "max" else f">= {ratio(verdict['bound'])}"
+    return f"<= {verdict.bound:g}" if verdict.kind == "max" else f">= {ratio(verdict.bound)}"
 
 
-def _interval(verdict: dict[str, Any]) -> str:
-    if verdict.get("point") is None:
+def _interval(verdict: Verdict) -> str:
+    if verdict.point is None:
         return VerdictWord.FAILED
-    return ratio_interval(verdict["point"], verdict["low"], verdict["high"])
+    return ratio_interval(verdict.point, verdict.low, verdict.high)
 
 
 # ---- output: terminal table, JUnit XML, Markdown job summary ----
@@ -443,16 +449,20 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", "<br>")
 
 
-def markdown_summary(checks: Sequence[GateCheck], doc: dict[str, Any], baseline: dict[str, Any] | None = None) -> str:
+def markdown_summary(
+    checks: Sequence[GateCheck],
+    doc: ResultsDocument | dict[str, Any],
+    baseline: ResultsDocument | dict[str, Any] | None = None,
+) -> str:
     """A CI job summary: the outcome, what was measured, and one table row per check, failures first."""
     failed = gate_failed(checks)
-    dataset = doc.get("dataset") or {}
+    run = as_document(doc)
     context = (
-        f"run `{doc.get('run_id')}` · {(doc.get('engine') or {}).get('label', 'unknown engine')} · "
-        f"{int(dataset.get('rows') or 0):,} rows (dataset `{str(dataset.get('fingerprint'))[:12]}`)"
+        f"run `{run.run_id}` · {run.engine.label} · "
+        f"{run.dataset.rows:,} rows (dataset `{run.dataset.fingerprint[:12]}`)"
     )
     if baseline is not None:
-        context += f" · baseline run `{baseline.get('run_id')}`"
+        context += f" · baseline run `{as_document(baseline).run_id}`"
     lines = [
         f"## Performance gate: {'❌ FAILED' if failed else '✅ passed'}",
         "",

@@ -19,6 +19,7 @@ from bench.core.cases import load_cases
 from bench.core.config import PACKAGE_DIR
 from bench.core.errors import HarnessError
 from bench.core.formatting import number, ratio
+from bench.core.results_model import Verdict
 from bench.core.toml_files import read_toml
 from bench.core.verdict_words import VerdictWord
 from bench.judge.stats import SpeedupEstimate
@@ -424,31 +425,6 @@ def _checked_interval(low: float | None, high: float | None) -> tuple[float, flo
     if math.isnan(low) or math.isnan(high) or low > high:
         raise ValueError(f"not an interval: low={low!r}, high={high!r}")
     return low, high
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """One judged promise or control, ready for the run's JSON document and the report.
-
-    `point`, `low` and `high` are speedups for speedup_range and control verdicts, and the metric itself
-    for max verdicts. `bound` is the max for max verdicts and the control threshold for controls.
-    """
-
-    promise: str
-    kind: str
-    verdict: VerdictWord
-    point: float | None
-    low: float | None
-    high: float | None
-    expected_min: float | None
-    expected_max: float | None
-    bound: float | None
-    gated: bool
-    reason: str
-    evidence: str
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def figure_verdict(

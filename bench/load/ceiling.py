@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from psycopg import sql
 
 from bench.core.errors import HarnessError
+from bench.core.formatting import rate
 from bench.db.database import connect, ensure_marked
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import create_table
@@ -45,8 +46,8 @@ class CeilingReport:
     def summary(self) -> str:
         return (
             f"load ceiling ({self.rows:,} rows, {self.file_bytes / 2**20:,.0f} MiB of COPY text, no indexes):\n"
-            f"  server-side COPY FROM file: {self.server_rows_per_s:,.0f} rows/s ({self.server_copy_s:.1f} s)\n"
-            f"  harness streaming COPY:     {self.streaming_rows_per_s:,.0f} rows/s ({self.streaming_s:.1f} s, "
+            f"  server-side COPY FROM file: {rate(self.server_rows_per_s)} ({self.server_copy_s:.1f} s)\n"
+            f"  harness streaming COPY:     {rate(self.streaming_rows_per_s)} ({self.streaming_s:.1f} s, "
             "generation included)\n"
             f"  ratio: {self.ratio:.0%} of the ceiling (goal: at least 80%)"
         )

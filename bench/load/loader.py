@@ -25,6 +25,7 @@ from tqdm import tqdm
 from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError
+from bench.core.formatting import rate
 from bench.core.sql_files import read_statements
 from bench.db.database import AGENT_EVENTS, harness_lock, read_meta, write_meta
 from bench.db.instances import Instance, InstancePair
@@ -101,8 +102,8 @@ class LoadReport:
             return f"dataset {self.fingerprint[:12]} ({self.rows:,} rows) already loaded in both instances: skipped"
         lines = [
             f"loaded {self.rows:,} rows into {', '.join(self.loaded)} ({self.workers} worker(s) per instance)",
-            f"  generation: {self.generate_rows_per_s or 0:,.0f} rows/s (generator busy {self.generate_s:.1f} s)",
-            f"  COPY stream: {self.load_rows_per_s or 0:,.0f} rows/s per instance ({self.copy_s:.1f} s wall, "
+            f"  generation: {rate(self.generate_rows_per_s or 0)} (generator busy {self.generate_s:.1f} s)",
+            f"  COPY stream: {rate(self.load_rows_per_s or 0)} per instance ({self.copy_s:.1f} s wall, "
             "generation overlapped)",
         ]
         for role, builds in self.index_build_s.items():

@@ -252,14 +252,14 @@ def finalize(
         "deviations": deviations(ctx.pair.engine),
         "dataset": ctx.dataset,
         "load": load_report,
-        "measurement": ctx.settings.to_dict(),
+        "measurement": {**ctx.settings.to_dict(), "select": ctx.extra.get("select")},
         "targets": ctx.targets.to_dict(),
         "cases": cases,
         "storage": storage,
         "verdicts": [v.to_dict() for v in verdicts],
         "index_sets": index_sets,
         "suites": suites or {},
-        "extra": ctx.extra,
+        "extra": {k: v for k, v in ctx.extra.items() if k != "select"},
     }
     write_results(doc, ctx.run_dir)
     return doc

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from html import escape
 from typing import Any
 
-from bench.core.formatting import milliseconds
+from bench.core.formatting import MISSING, milliseconds, number, percent, ratio_interval
 from bench.report.figures import LOAD_FIGURE_NAMES
 from bench.report.plots_load import cold_warm_rows, load_records
 from bench.report.section_tables import Table, html_tables, markdown_figures, markdown_tables, text_table
@@ -30,9 +30,7 @@ class LoadSection:
 
 
 def _x(est: dict[str, Any] | None) -> str:
-    if not est:
-        return "-"
-    return f"{est['point']:.2f}x [{est['low']:.2f}, {est['high']:.2f}]"
+    return ratio_interval(est["point"], est["low"], est["high"]) if est else MISSING
 
 
 def _figure(est: dict[str, Any] | None, unit: str = "ms") -> str:
@@ -44,11 +42,11 @@ def _figure(est: dict[str, Any] | None, unit: str = "ms") -> str:
 
 
 def _rate(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.0f}"
+    return number(value, 0)
 
 
 def _share(value: float | None) -> str:
-    return "-" if value is None else f"{value:.0%}"
+    return MISSING if value is None else percent(value * 100, 0)
 
 
 def load_section(doc: Doc) -> LoadSection | None:

@@ -13,6 +13,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from bench.core.formatting import ratio, ratio_interval
 from bench.judge.app_workload import per_text
 from bench.report.figure_style import AFTER_COLOUR, BEFORE_COLOUR, DPI, boxplot, caption, legend_below, suite_records
 
@@ -55,7 +56,7 @@ def weighted_time(doc: Doc) -> Figure | None:
                 )
             if est is not None:
                 top = max(_seconds(est["before_high"]), _seconds(est["after_high"]))
-                ax.text(m, top * 1.04, f"{est['speedup']:.2f}x", ha="center", va="bottom", fontsize=8)
+                ax.text(m, top * 1.04, ratio(est["speedup"]), ha="center", va="bottom", fontsize=8)
         ax.set_xticks(
             range(len(modes)), [mode.replace("force_", "").replace("_plan", "") for mode in modes], fontsize=8
         )
@@ -101,7 +102,7 @@ def case_latency(doc: Doc) -> Figure | None:
                 boxplot(ax, values, y + (-0.19 if role == "before" else 0.19), colour, flier_size=3)
                 values_seen += values
         est = measured.get("speedup")
-        note = f"{est['point']:.2f}x [{est['low']:.2f}, {est['high']:.2f}]" if est else "failed"
+        note = ratio_interval(est["point"], est["low"], est["high"]) if est else "failed"
         ax.text(0.995, y, note, transform=ax.get_yaxis_transform(), ha="right", va="center", fontsize=8)
         labels.append(f"{case['name']}{' (what-if)' if case.get('what_if') else ''}")
     ax.set_yticks(range(len(cases)), labels, fontsize=8)

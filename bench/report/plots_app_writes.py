@@ -13,6 +13,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from bench.core.formatting import ratio_interval
 from bench.judge.app_workload import per_text
 from bench.report.figure_style import (
     AFTER_COLOUR,
@@ -49,7 +50,7 @@ def _ratio_label(ax: Axes, x: int, top: float, est: dict[str, Any], word: str) -
     ax.text(
         x,
         top * 1.04,
-        f"{est['speedup']:.2f}x [{est['low']:.2f}, {est['high']:.2f}]\n{word}",
+        f"{ratio_interval(est['speedup'], est['low'], est['high'])}\n{word}",
         ha="center",
         va="bottom",
         fontsize=7.5,

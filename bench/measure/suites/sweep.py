@@ -22,6 +22,7 @@ import numpy as np
 import psycopg
 
 from bench.core.cases import QUERIES_DIR, Case, load_cases
+from bench.core.formatting import number, ratio
 from bench.db.plans import index_parents
 from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, summarize_latencies
 from bench.judge.verdicts import Promise, Verdict, figure_verdict, judge_max, judge_speedup_range, speedup_range_verdict
@@ -182,10 +183,6 @@ def pooled_curve(points: list[dict[str, Any]], promise: Promise, seed: int) -> l
     return sorted(curve, key=lambda c: (c["x"], c["group"]))
 
 
-def _fmt(x: float) -> str:
-    return f"{x:,.0f}" if x >= 10 or x == int(x) else f"{x:.2g}"
-
-
 def reach(point: dict[str, Any], expected_min: float) -> str:
     """Where a point's interval lies against the promised minimum: reaches / short / unclear / failed."""
     if point["low"] is None or point["high"] is None:
@@ -217,20 +214,20 @@ def holds_statement(curve: list[dict[str, Any]], x_label: str, expected_min: flo
     tally = ", ".join(f"{n} {k}" for k, n in counts.items() if n)
     tally += f"; {above} above {expected_max:g}x" if above else ""
     xs = [c["x"] for c in curve]
-    span = f"sampled {_fmt(min(xs))}-{_fmt(max(xs))}"
+    span = f"sampled {number(min(xs))}-{number(max(xs))}"
     if best is None:
         speedups = [(c["speedup"], c["x"]) for c in curve if c["speedup"] is not None]
-        peak = f"; best point {max(speedups)[0]:.3g}x at {_fmt(max(speedups)[1])}" if speedups else ""
+        peak = f"; best point {ratio(max(speedups)[0])} at {number(max(speedups)[1])}" if speedups else ""
         return f"{promised} nowhere on the {span} {x_label}{peak} [{tally} of {len(curve)} points]"
     lo, hi = curve[best[0]]["x"], curve[best[1] - 1]["x"]
     if best == (0, len(curve)):
         where = f"across the whole {span}"
     elif best[1] == len(curve):
-        where = f"for {x_label} >= {_fmt(lo)} ({span})"
+        where = f"for {x_label} >= {number(lo)} ({span})"
     elif best[0] == 0:
-        where = f"for {x_label} <= {_fmt(hi)} ({span})"
+        where = f"for {x_label} <= {number(hi)} ({span})"
     else:
-        where = f"for {x_label} {_fmt(lo)}-{_fmt(hi)} ({span})"
+        where = f"for {x_label} {number(lo)}-{number(hi)} ({span})"
     return f"{promised} (whole interval) {where} [{tally} of {len(curve)} points]"
 
 
