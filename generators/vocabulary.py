@@ -1,8 +1,11 @@
 """Seeded vocabularies the event generator draws from: agents and models, languages with their commands and
 errors, per-project file trees, search queries, branches, people, and text for large payloads.
 
-Everything is built once per dataset from the word lists below and the spec's random streams. Faker is not
-used: its word lists change between releases, and the output bytes must not depend on a library's version.
+Everything is built once per dataset from the word lists below and the spec's random streams. People
+(names, emails, usernames) and repository name stems come from Faker (faker_pools.py), seeded from the spec's
+FAKER_POOLS stream and called only here, never per row. Faker's lists change between releases, so the output
+bytes depend on the Faker version too: it is part of the dataset fingerprint (DatasetSpec.fingerprint), and a
+dataset loaded with another Faker release is seen as different and reloaded.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from generators.categories import AGENTS, TAGS, TOOLS
+from generators.faker_pools import FakerPools, Person, build_faker_pools
 from generators.shape import DatasetSpec, Stream
 
 
@@ -200,16 +204,7 @@ VERBS: tuple[str, ...] = (
     "sort", "filter", "render", "format", "normalize", "serialize", "memoize", "split", "merge", "guard",
     "log",
 )
-FIRST_NAMES: tuple[str, ...] = (
-    "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy", "mallory", "niaj",
-    "olivia", "peggy", "rupert", "sybil", "trent", "victor", "walter", "yuki", "zoe", "amir", "bea", "chen",
-    "dara", "emeka", "fatima", "goran", "hana", "ines", "jonas", "kofi", "lena", "mateo", "noor", "oskar",
-    "priya", "quinn", "ravi", "sofia", "tomas", "uma", "vera", "wei", "ximena", "yusuf", "zara", "jose",
-)
-REPO_PREFIXES: tuple[str, ...] = (
-    "acme", "nimbus", "orbit", "lumen", "atlas", "vertex", "pulse", "harbor", "quill", "cobalt", "ember",
-    "juniper", "kestrel", "meridian", "nova", "onyx", "prism", "relay", "sable", "tundra", "umbra", "vanta",
-)
+# Repository names are a Faker stem (faker_pools.py) and one of these.
 REPO_SUFFIXES: tuple[str, ...] = (
     "api", "web", "app", "platform", "service", "dashboard", "cli", "sdk", "monorepo", "backend", "frontend",
     "worker", "gateway", "portal", "engine", "infra", "docs", "mobile", "billing", "devlog",
@@ -237,7 +232,7 @@ EXTENSION_LANGUAGE: dict[str, str] = {
     ".sum": "go.sum", ".mod": "go.mod", ".lock": "lockfile", ".txt": "plaintext",
 }
 # fmt: on
-USER_COUNT = 240
+USER_COUNT = 240  # at most faker_pools.PEOPLE
 
 
 def path_language(path: str) -> str:
@@ -255,22 +250,22 @@ class ProjectCatalog:
 
     language: np.ndarray  # int, index into LANGUAGES
     repo: tuple[str, ...]  # repository directory name
-    team: np.ndarray  # int (projects, 4): indexes into TextPools.users of the people working on it
+    team: np.ndarray  # int (projects, 4): indexes into TextPools.people of the people working on it
     # Path of popularity rank r in project p at [(p - 1) * files_per_project + r]: rank 0 is touched most.
     paths: np.ndarray  # object, str
 
 
-def build_project_catalog(spec: DatasetSpec) -> ProjectCatalog:
+def build_project_catalog(spec: DatasetSpec, repo_stems: Sequence[str]) -> ProjectCatalog:
     projects, files = spec.project_count, spec.files_per_project
     rng = spec.rng(Stream.PROJECT)
     shares = np.array([language.share for language in LANGUAGES])
     language = rng.choice(len(LANGUAGES), size=projects, p=shares / shares.sum())
-    prefix = rng.integers(0, len(REPO_PREFIXES), projects).tolist()
+    prefix = rng.integers(0, len(repo_stems), projects).tolist()
     suffix = rng.integers(0, len(REPO_SUFFIXES), projects).tolist()
     seen: dict[str, int] = {}
     repos = []
     for a, b in zip(prefix, suffix, strict=True):
-        name = f"{REPO_PREFIXES[a]}-{REPO_SUFFIXES[b]}"
+        name = f"{repo_stems[a]}-{REPO_SUFFIXES[b]}"
         seen[name] = seen.get(name, 0) + 1
         repos.append(name if seen[name] == 1 else f"{name}-{seen[name]}")
     repo = tuple(repos)
@@ -315,7 +310,8 @@ def build_file_tree(rng: np.random.Generator, language: Language, files: int) ->
 class TextPools:
     """Free-text values drawn per event; sized so values repeat, as they do in real logs."""
 
-    users: tuple[str, ...]
+    people: tuple[Person, ...]
+    users: tuple[str, ...]  # people's usernames, in the same order
     branches: tuple[str, ...]  # "main" first, the rest feature/fix branches
     search_queries: tuple[str, ...]
     commit_messages: tuple[str, ...]
@@ -323,18 +319,14 @@ class TextPools:
     code_lines: tuple[str, ...]  # diff and source lines that large payloads are assembled from
 
 
-def build_text_pools(spec: DatasetSpec) -> TextPools:
+def build_text_pools(spec: DatasetSpec, people: Sequence[Person]) -> TextPools:
     rng = spec.rng(Stream.TEXT_POOLS)
 
-    def pick(words: tuple[str, ...], n: int) -> list[str]:
+    def pick(words: Sequence[str], n: int) -> list[str]:
         return [words[i] for i in rng.integers(0, len(words), n)]
 
-    users = tuple(
-        f"{first}{'' if k % 3 else '.'}{last}"
-        for k, (first, last) in enumerate(
-            zip(pick(FIRST_NAMES, USER_COUNT), pick(REPO_PREFIXES, USER_COUNT), strict=True)
-        )
-    )
+    people = tuple(people[:USER_COUNT])
+    users = tuple(person.username for person in people)
     branches = (
         "main",
         *tuple(
@@ -375,7 +367,7 @@ def build_text_pools(spec: DatasetSpec) -> TextPools:
             strict=True,
         )
     )
-    commit_messages = tuple(
+    subjects = [
         f"{kind}({module}): {verb} {word} {stem}"
         for kind, module, verb, word, stem in zip(
             pick(("feat", "fix", "refactor", "test", "chore", "docs", "perf"), 400),
@@ -383,6 +375,17 @@ def build_text_pools(spec: DatasetSpec) -> TextPools:
             pick(VERBS, 400),
             pick(WORDS, 400),
             pick(STEMS, 400),
+            strict=True,
+        )
+    ]
+    commit_messages = tuple(
+        _commit_message(subject, kind, people[p], branches[b], n)
+        for subject, kind, p, b, n in zip(
+            subjects,
+            rng.random(400).tolist(),
+            rng.integers(0, len(people), 400).tolist(),
+            rng.integers(1, len(branches), 400).tolist(),
+            rng.integers(100, 5_000, 400).tolist(),
             strict=True,
         )
     )
@@ -395,25 +398,33 @@ def build_text_pools(spec: DatasetSpec) -> TextPools:
         'Done. I changed the {word} handling and added a regression test for "{word2}".',
         "This needs a migration: the `{word}_{stem}` column is NOT NULL.",
         "Here is the plan:\n1. {Verb} {word}\n2. Update {stem} tests\n3. Run the build",
+        "{name} asked in the review to keep the {word} check in `{module}`, so I left it there.",
+        "@{user} this changes `{stem}()`, which your {module} code calls; please take a look.",
     )
+    names = tuple(person.name for person in people)
     snippets = []
     for _ in range(800):
         sentences = int(rng.integers(1, 6))
         snippets.append(
             " ".join(
-                template.format(verb=verb, Verb=verb.title(), word=word, word2=word2, stem=stem, module=module)
-                for template, verb, word, word2, stem, module in zip(
+                template.format(
+                    verb=verb, Verb=verb.title(), word=word, word2=word2, stem=stem, module=module, name=name, user=user
+                )
+                for template, verb, word, word2, stem, module, name, user in zip(
                     pick(sentence_templates, sentences),
                     pick(VERBS, sentences),
                     pick(WORDS, sentences),
                     pick(WORDS, sentences),
                     pick(STEMS, sentences),
                     pick(MODULES, sentences),
+                    pick(names, sentences),
+                    pick(users, sentences),
                     strict=True,
                 )
             )
         )
     return TextPools(
+        people=people,
         users=users,
         branches=branches,
         search_queries=search_queries,
@@ -421,6 +432,20 @@ def build_text_pools(spec: DatasetSpec) -> TextPools:
         response_snippets=tuple(snippets),
         code_lines=_code_lines(rng, 4000),
     )
+
+
+def _commit_message(subject: str, kind: float, person: Person, branch: str, number: int) -> str:
+    """A commit message as repositories hold them: mostly a conventional subject, some with a co-author or
+    sign-off trailer, some merge commits of pull requests and review suggestions."""
+    if kind < 0.60:
+        return subject
+    if kind < 0.75:
+        return f"{subject}\n\nCo-authored-by: {person.name} <{person.email}>"
+    if kind < 0.80:
+        return f"{subject}\n\nSigned-off-by: {person.name} <{person.email}>"
+    if kind < 0.92:
+        return f"Merge pull request #{number} from {person.username}/{branch}\n\n{subject}"
+    return f"Apply suggestions from code review\n\nCo-authored-by: {person.name} <{person.email}>"
 
 
 def _code_lines(rng: np.random.Generator, n: int) -> tuple[str, ...]:
@@ -503,8 +528,9 @@ class Vocabulary:
 
 
 def build_vocabulary(spec: DatasetSpec) -> Vocabulary:
-    catalog = build_project_catalog(spec)
-    pools = build_text_pools(spec)
+    faker_pools = build_dataset_faker_pools(spec)
+    catalog = build_project_catalog(spec, faker_pools.repo_stems)
+    pools = build_text_pools(spec, faker_pools.people)
     languages = {name: json.dumps(name) for name in {path_language(path) for path in catalog.paths}}
     errors = [language.errors + COMMON_ERRORS for language in LANGUAGES]
     tag_sets = np.empty(1 << len(TAGS), dtype=object)
@@ -542,6 +568,11 @@ def build_vocabulary(spec: DatasetSpec) -> Vocabulary:
         },
         code_lines_escaped=tuple(json.dumps(line, ensure_ascii=False)[1:-1] for line in pools.code_lines),
     )
+
+
+def build_dataset_faker_pools(spec: DatasetSpec) -> FakerPools:
+    """The Faker pools of a dataset, seeded from its FAKER_POOLS stream."""
+    return build_faker_pools(int(spec.rng(Stream.FAKER_POOLS).integers(0, 2**63 - 1)))
 
 
 def json_array(values: Sequence[str]) -> np.ndarray:
