@@ -362,7 +362,7 @@ def unprivileged_run(state_dir_factory: Callable[[str], Path]) -> UnprivilegedRu
     as_user: dict[str, Any] = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     reasons = []
     for python, extra_env in _interpreters():
-        needed = [REPO_ROOT / "bench" / "cli.py", Path(python[0]), Path(psycopg.__file__)]
+        needed = [REPO_ROOT / "bench" / "cli" / "__init__.py", Path(python[0]), Path(psycopg.__file__)]
         blocked = _not_readable_by_others(needed)
         if blocked is not None:
             reasons.append(

@@ -31,7 +31,8 @@ from test_instances import (
 )
 
 import bench.measure.run
-from bench.cli import _benchmark, build_parser
+from bench.cli import build_parser
+from bench.cli.commands import _benchmark
 from bench.core.config import REPO_ROOT, HarnessConfig
 from bench.core.engine import PARTITIONS_CHOSEN
 from bench.core.errors import HarnessError
