@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.core.config import RUNS_DIR
+from bench.core.config import runs_dir_from_env
 from bench.core.errors import HarnessError
 
 RESULTS_SCHEMA_VERSION = 1
@@ -40,12 +40,13 @@ REQUIRED_KEYS = (
 PARTIAL_SUFFIX = ".partial"
 
 
-def new_run_dir(base: Path = RUNS_DIR) -> Path:
+def new_run_dir(base: Path | None = None) -> Path:
     """A new run folder under a temporary, hidden name (.<run_id>.partial); publish_run gives it its own name.
 
     Until then neither `latest` nor a run id points at it, so an interrupted or failed run leaves nothing a
     report, the gate or compare would pick up (and the run removes it on the way out).
     """
+    base = base if base is not None else runs_dir_from_env()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate, suffix = run_id, 1
     while (base / candidate).exists() or (base / f".{candidate}{PARTIAL_SUFFIX}").exists():
@@ -311,8 +312,10 @@ def write_results(doc: dict[str, Any], run_dir: Path) -> Path:
     return path
 
 
-def resolve_run(run: str | Path | None, base: Path = RUNS_DIR) -> Path:
-    """A run's results.json from a run folder, a results file, a run id, or `latest`."""
+def resolve_run(run: str | Path | None, base: Path | None = None) -> Path:
+    """A run's results.json from a run folder, a results file, a run id, or `latest` (of base, by default the
+    runs folder: PHASE2_BENCH_RUNS_DIR, else reports/runs of the working directory)."""
+    base = base if base is not None else runs_dir_from_env()
     candidate = Path(run) if run else base / "latest"
     if not candidate.exists() and run and (base / str(run)).exists():
         candidate = base / str(run)
@@ -324,7 +327,7 @@ def resolve_run(run: str | Path | None, base: Path = RUNS_DIR) -> Path:
     return candidate
 
 
-def load_results(run: str | Path | None = None, base: Path = RUNS_DIR) -> dict[str, Any]:
+def load_results(run: str | Path | None = None, base: Path | None = None) -> dict[str, Any]:
     path = resolve_run(run, base)
     try:
         text = path.read_bytes().decode("utf-8")
