@@ -67,4 +67,4 @@ down:
 clean:  ## stop embedded servers, remove their data and the virtual environment (reports/runs is kept)
 	-@test -x $(PY) && $(PY) -m bench down
 	-@test -x $(PY) && $(PY) -m bench clean
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .benchmarks
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .benchmarks build *.egg-info

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from bench.core.config import REPO_ROOT
 from bench.db.server_settings import settings_dict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout these tests run from
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 ROLES = ("before", "after")

@@ -24,7 +24,7 @@ from fixtures.instances import discard_data_dirs, scratch_databases
 from psycopg.conninfo import make_conninfo
 
 from bench.cli import main
-from bench.core.config import REPO_ROOT, HarnessConfig
+from bench.core.config import HarnessConfig
 from bench.core.engine import TIMESCALEDB
 from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.db.database import MARKER_TABLE, ensure_marked, table_exists
@@ -43,6 +43,8 @@ from bench.db.schema import (
 )
 from bench.db.server_settings import settings_dict
 from bench.db.status import format_status, instance_status
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout these tests run from
 
 # Not aligned to midnight at either end: the partitions must still cover whole UTC days, 1 to 4 March.
 WINDOW_START = datetime(2024, 3, 1, 15, 30, tzinfo=UTC)
@@ -362,7 +364,7 @@ def unprivileged_run(state_dir_factory: Callable[[str], Path]) -> UnprivilegedRu
     as_user: dict[str, Any] = {"user": account.pw_uid, "group": account.pw_gid, "extra_groups": []}
     reasons = []
     for python, extra_env in _interpreters():
-        needed = [REPO_ROOT / "bench" / "cli.py", Path(python[0]), Path(psycopg.__file__)]
+        needed = [REPO_ROOT / "bench" / "cli" / "__init__.py", Path(python[0]), Path(psycopg.__file__)]
         blocked = _not_readable_by_others(needed)
         if blocked is not None:
             reasons.append(

@@ -254,7 +254,7 @@ class TestReportDefaults:
     def test_without_a_folder_the_report_goes_into_the_runs_folder(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        monkeypatch.setattr("bench.report.document.RUNS_DIR", tmp_path)
+        monkeypatch.setenv("PHASE2_BENCH_RUNS_DIR", str(tmp_path))
         doc = stored_doc()
         paths = write_report(doc)
         assert {p.parent for p in paths} == {tmp_path / doc["run_id"]}

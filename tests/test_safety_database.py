@@ -22,13 +22,15 @@ from psycopg.conninfo import make_conninfo
 
 from bench.cli import main
 from bench.core import results
-from bench.core.config import REPO_ROOT, SCHEMA_DIR
+from bench.core.config import SCHEMA_DIR
 from bench.core.sql_files import read_statements
 from bench.db.database import TARGET_SCHEMA, connect
 from bench.db.embedded import ServiceAccount, free_port
 from bench.db.environment import server_facts
 from bench.db.pg_binaries import PgBinaries
 from bench.db.server_settings import settings_dict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout these tests run from
 
 SUPERUSER = "admin"
 SUPERUSER_PASSWORD = "admin-secret-not-for-logs"

@@ -31,8 +31,9 @@ from test_instances import (
 )
 
 import bench.measure.run
-from bench.cli import _benchmark, build_parser
-from bench.core.config import REPO_ROOT, HarnessConfig
+from bench.cli import build_parser
+from bench.cli.commands import _benchmark
+from bench.core.config import HarnessConfig
 from bench.core.engine import PARTITIONS_CHOSEN
 from bench.core.errors import HarnessError
 from bench.db.database import MARKER_TABLE, table_exists
@@ -40,6 +41,8 @@ from bench.db.embedded import SERVICE_USER, free_port
 from bench.db.instances import ROLES, InstancePair, embedded_servers, open_instances
 from bench.db.pg_binaries import PgBinaries
 from bench.db.schema import create_table
+
+REPO_ROOT = Path(__file__).resolve().parent.parent  # the checkout these tests run from
 
 
 @pytest.fixture(autouse=True)

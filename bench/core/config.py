@@ -6,15 +6,28 @@ import hashlib
 import os
 import tempfile
 from dataclasses import dataclass, field
+from importlib.resources import files
 from pathlib import Path
 
 from bench.core.errors import HarnessError
 
-# bench/ (package data: queries, targets) and the checkout holding it (schema/, reports/).
-PACKAGE_DIR = Path(__file__).resolve().parent.parent
-REPO_ROOT = PACKAGE_DIR.parent
-SCHEMA_DIR = REPO_ROOT / "schema"
-RUNS_DIR = REPO_ROOT / "reports" / "runs"
+
+def _package_data(*parts: str) -> Path:
+    """A folder of bench's package data. pip always installs unzipped, so importlib.resources gives a real path
+    (the SQL runners, the case loader and tests need Path's glob and name)."""
+    resource = files("bench").joinpath(*parts)
+    if not isinstance(resource, Path):
+        raise HarnessError(
+            f"bench's package data is not a folder ({resource!r}): install the wheel unzipped (pip does)"
+        )
+    return resource
+
+
+# Package data: the queries, targets and workloads in bench/, and schema/ shipped as bench/_schema (a symlink in
+# the checkout, a copy in the wheel). Nothing else is looked up next to the code: runs go to the working directory.
+PACKAGE_DIR = _package_data()
+SCHEMA_DIR = _package_data("_schema")
+RUNS_SUBDIR = Path("reports", "runs")
 ENGINES = ("auto", "timescaledb", "postgres")
 
 ENV_STATE_DIR = "PHASE2_BENCH_STATE_DIR"
@@ -26,22 +39,28 @@ ENV_AFTER_DSN = "PHASE2_AFTER_DSN"
 
 
 def default_state_dir() -> Path:
-    """Embedded data directories live outside the checkout when running as root.
+    """Embedded data directories belong to the working directory (the project folder, like reports/runs):
+    ./.bench, or when running as root a folder under /var/tmp named after the working directory.
 
-    The server runs as the unprivileged `postgres` user, which usually cannot enter /root or a CI
-    workspace; a per-checkout folder under /var/tmp is reachable by it and survives reboots of the shell.
+    As root the server runs as the unprivileged `postgres` user, which usually cannot enter /root or a CI
+    workspace; a folder under /var/tmp is reachable by it and survives reboots of the shell.
     """
     if os.geteuid() == 0:
-        digest = hashlib.sha256(str(REPO_ROOT).encode()).hexdigest()[:10]
+        digest = hashlib.sha256(str(Path.cwd()).encode()).hexdigest()[:10]
         return Path("/var/tmp/phase2-bench") / digest
-    return REPO_ROOT / ".bench"
+    return Path.cwd() / ".bench"
+
+
+def default_runs_dir() -> Path:
+    """reports/runs of the working directory, never of the installed code."""
+    return Path.cwd() / RUNS_SUBDIR
 
 
 def runs_dir_from_env(flag: Path | None = None) -> Path:
-    """Where run folders go: the flag, else PHASE2_BENCH_RUNS_DIR, else reports/runs in the checkout."""
+    """Where run folders go: the flag, else PHASE2_BENCH_RUNS_DIR, else reports/runs of the working directory."""
     if flag is not None:
         return Path(flag)
-    return Path(os.environ[ENV_RUNS_DIR]) if os.environ.get(ENV_RUNS_DIR) else RUNS_DIR
+    return Path(os.environ[ENV_RUNS_DIR]) if os.environ.get(ENV_RUNS_DIR) else default_runs_dir()
 
 
 def require_writable_dir(path: Path, what: str, flag: str, env: str) -> None:
@@ -71,7 +90,7 @@ class HarnessConfig:
     after_dsn: str | None = None
     before_port: int | None = None
     after_port: int | None = None
-    runs_dir: Path = field(default=RUNS_DIR)
+    runs_dir: Path = field(default_factory=default_runs_dir)
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:

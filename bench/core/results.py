@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.core.config import RUNS_DIR
+from bench.core.config import runs_dir_from_env
 from bench.core.errors import HarnessError
 from bench.core.results_model import ResultsDocument
 from bench.core.typed_json import ShapeError, describe
@@ -46,12 +46,13 @@ REQUIRED_KEYS = (
 PARTIAL_SUFFIX = ".partial"
 
 
-def new_run_dir(base: Path = RUNS_DIR) -> Path:
+def new_run_dir(base: Path | None = None) -> Path:
     """A new run folder under a temporary, hidden name (.<run_id>.partial); publish_run gives it its own name.
 
     Until then neither `latest` nor a run id points at it, so an interrupted or failed run leaves nothing a
     report, the gate or compare would pick up (and the run removes it on the way out).
     """
+    base = base if base is not None else runs_dir_from_env()
     run_id = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     candidate, suffix = run_id, 1
     while (base / candidate).exists() or (base / f".{candidate}{PARTIAL_SUFFIX}").exists():
@@ -153,8 +154,10 @@ def write_results(doc: dict[str, Any] | ResultsDocument, run_dir: Path) -> Path:
     return path
 
 
-def resolve_run(run: str | Path | None, base: Path = RUNS_DIR) -> Path:
-    """A run's results.json from a run folder, a results file, a run id, or `latest`."""
+def resolve_run(run: str | Path | None, base: Path | None = None) -> Path:
+    """A run's results.json from a run folder, a results file, a run id, or `latest` (of base, by default the
+    runs folder: PHASE2_BENCH_RUNS_DIR, else reports/runs of the working directory)."""
+    base = base if base is not None else runs_dir_from_env()
     candidate = Path(run) if run else base / "latest"
     if not candidate.exists() and run and (base / str(run)).exists():
         candidate = base / str(run)
@@ -166,12 +169,12 @@ def resolve_run(run: str | Path | None, base: Path = RUNS_DIR) -> Path:
     return candidate
 
 
-def load_results(run: str | Path | None = None, base: Path = RUNS_DIR) -> dict[str, Any]:
+def load_results(run: str | Path | None = None, base: Path | None = None) -> dict[str, Any]:
     """A stored run as the current schema's JSON (upgraded and checked); load_document gives the typed one."""
     return load_document(run, base).to_json()
 
 
-def load_document(run: str | Path | None = None, base: Path = RUNS_DIR) -> ResultsDocument:
+def load_document(run: str | Path | None = None, base: Path | None = None) -> ResultsDocument:
     """A stored run (folder, results file, run id or `latest`) read through the typed results model."""
     path = resolve_run(run, base)
     try:

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from bench.core.config import REPO_ROOT
+from bench.core.config import PACKAGE_DIR
 from bench.db.instances import InstancePair
 from bench.db.server_settings import settings_dict
 
@@ -26,12 +26,21 @@ def _cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
-def _git(*args: str) -> str | None:
+def _git_in(cwd: Path, *args: str) -> str | None:
     try:
-        out = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
+        out = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.TimeoutExpired):
         return None
     return out.stdout.strip() if out.returncode == 0 else None
+
+
+def _git(*args: str) -> str | None:
+    """A git fact of the harness's own code: only when bench/ is the one of a checkout (a wheel installed into a
+    virtual environment that happens to sit inside some repository has no commit of its own)."""
+    top = _git_in(PACKAGE_DIR, "rev-parse", "--show-toplevel")
+    if top is None or (Path(top) / "bench").resolve() != PACKAGE_DIR.resolve():
+        return None
+    return _git_in(Path(top), *args)
 
 
 # One round trip: the server's version, TimescaleDB's (when created in this database) and the settings in force

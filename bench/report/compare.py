@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.core.config import RUNS_DIR
 from bench.core.errors import HarnessError
 from bench.core.formatting import MISSING, mib, number, percent, percent_change, ratio, ratio_interval
 from bench.core.results import CHECKED_KEYS
@@ -26,7 +25,8 @@ NOTED_ENVIRONMENT_KEYS = ("cpu_count", "memory_gib", "os", "hostname", "python",
 
 
 def default_compare_dir(doc_a: Doc, doc_b: Doc) -> Path:
-    return RUNS_DIR.parent / "compare" / f"{doc_a['run_id']}_vs_{doc_b['run_id']}"
+    """reports/compare/A_vs_B of the working directory (beside the default runs folder)."""
+    return Path.cwd() / "reports" / "compare" / f"{doc_a['run_id']}_vs_{doc_b['run_id']}"
 
 
 def _describe(value: Any) -> str:

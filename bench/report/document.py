@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.core.config import RUNS_DIR
+from bench.core.config import runs_dir_from_env
 from bench.core.formatting import mib, number, percent_change, ratio, ratio_interval
 from bench.report.app_section import html_app_section, markdown_app_section
 from bench.report.figure_style import verdict_colour
@@ -33,7 +33,7 @@ HIDDEN_GAIN_FACTOR = 2.0
 
 def write_report(doc: Doc, run_dir: Path | None = None) -> list[Path]:
     """Write the figures, report.md and report.html into the run's folder; return the paths written."""
-    run_dir = Path(run_dir) if run_dir is not None else RUNS_DIR / doc["run_id"]
+    run_dir = Path(run_dir) if run_dir is not None else runs_dir_from_env() / doc["run_id"]
     run_dir.mkdir(parents=True, exist_ok=True)
     figures = render_figures(doc)
     paths = []
