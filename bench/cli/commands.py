@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.options import (
     DEFAULT_SUITES,
+    check_measure_inputs,
     check_run_inputs,
     check_suite_tools,
     config_from,
     dataset_spec_from,
     load_options_from,
     measure_settings_from,
+    repeat_from,
     suites_from,
     workload_from,
 )
@@ -145,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suites=suites,
         workload=workload_from(args),
         load_options=load_options_from(args),
+        repeat=repeat_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
@@ -177,6 +180,7 @@ def _benchmark(
     suites = suites_from(args, default_suites)
     load_options = load_options_from(args)
     check_suite_tools(config, suites)
+    check_measure_inputs(args)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         # From the load to the last suite: no other load or measurement can slip in between.
         for inst in pair:
@@ -194,6 +198,8 @@ def _benchmark(
             before_publish=before_publish,
             workload=workload,
             load_options=load_options,
+            pair=pair,  # the instances are opened once: load and measurement share them and their locks
+            repeat=repeat_from(args),
         )
 
 
