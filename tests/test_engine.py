@@ -3,6 +3,7 @@ gets a pytest-benchmark.json pytest-benchmark reads, and --repeat N gives N roun
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import subprocess
@@ -18,7 +19,7 @@ from bench.core.cases import load_cases
 from bench.core.config import HarnessConfig
 from bench.core.errors import HarnessError
 from bench.core.results_model import ResultsDocument
-from bench.db.instances import InstancePair
+from bench.db.instances import InstancePair, restart_between_rounds
 from bench.measure.benchmark_json import FILE_NAME
 from bench.measure.params import slots_for
 from bench.measure.run import prepared_run, run_cases
@@ -157,3 +158,22 @@ def test_bad_selection_or_repeat_exits_2_before_any_server_starts(
         assert code == 2, err
         assert message in err, err
     assert not state.exists(), "a server was started for a refused input"
+
+
+def test_no_restart_between_rounds_under_another_harness_process(
+    loaded_pair: InstancePair, harness_config: HarnessConfig
+) -> None:
+    users = harness_config.state_dir / "users.lock"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, sys; f = open(sys.argv[1]); fcntl.flock(f, fcntl.LOCK_SH); "
+         "print('ready', flush=True); sys.stdin.readline()", str(users)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        started = start_times(loaded_pair)
+        with contextlib.ExitStack() as locks, pytest.raises(HarnessError, match=f"pid {holder.pid}.*--repeat 1"):
+            restart_between_rounds(loaded_pair, locks)
+        assert start_times(loaded_pair) == started
+    finally:
+        holder.communicate("\n", timeout=30)

@@ -24,7 +24,7 @@ from bench.db.database import (
 )
 from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.db.pg_binaries import find_pg_binaries
-from bench.db.server_use import ServerUse
+from bench.db.server_use import ServerUse, flock_holders
 
 ROLES = ("before", "after")
 
@@ -234,9 +234,22 @@ def restart_between_rounds(pair: InstancePair, locks: contextlib.ExitStack) -> b
     returns False for external instances, which are left as they are."""
     if any(inst.server is None for inst in pair):
         return False
-    for inst in pair:
-        assert inst.server is not None
-        inst.server.stop()
-        inst.server.start_again()
-        locks.enter_context(harness_lock_after_restart(inst.dsn, inst.role))
+    assert pair.before.server is not None
+    use = ServerUse(pair.before.server.root.parent)
+    with use.deciding():
+        # Only processes count: this one may hold the users lock more than once (its own nested commands).
+        others = flock_holders(use.users_file)
+        if others:
+            raise HarnessError(
+                f"another phase2-bench process (pid {', '.join(map(str, others))}) uses the embedded servers, so "
+                "they are not restarted under it between measurement rounds: wait for it to finish, or run with "
+                "--repeat 1"
+            )
+        for inst in pair:
+            assert inst.server is not None
+            inst.server.stop()
+            inst.server.start_again()
+        # Still deciding: a process joining now waits until this run holds its lock again.
+        for inst in pair:
+            locks.enter_context(harness_lock_after_restart(inst.dsn, inst.role))
     return True
