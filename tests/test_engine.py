@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -20,7 +21,7 @@ from bench.core.config import HarnessConfig
 from bench.core.errors import HarnessError
 from bench.core.results_model import ResultsDocument
 from bench.db.instances import InstancePair, restart_between_rounds
-from bench.measure.benchmark_json import FILE_NAME
+from bench.measure.benchmark_json import FILE_NAME, round_stats
 from bench.measure.params import slots_for
 from bench.measure.run import prepared_run, run_cases
 from bench.measure.timing import MeasureSettings
@@ -177,3 +178,17 @@ def test_no_restart_between_rounds_under_another_harness_process(
         assert start_times(loaded_pair) == started
     finally:
         holder.communicate("\n", timeout=30)
+
+
+@pytest.mark.parametrize("n", [1, 2, 5, 7, 8, 30])
+def test_round_statistics_are_pytest_benchmarks(n: int) -> None:
+    from pytest_benchmark.stats import Stats
+
+    rng = random.Random(n)
+    data = [rng.lognormvariate(-6, 0.5) for _ in range(n)] + ([1.0] if n > 5 else [])  # one far outlier
+    theirs = Stats()
+    for value in data:
+        theirs.update(value)
+    ours = round_stats(data)
+    assert {k: ours[k] for k in Stats.fields} == theirs.as_dict()
+    assert ours["data"] == data and ours["iterations"] == 1

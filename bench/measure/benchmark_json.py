@@ -41,8 +41,8 @@ def round_stats(round_s: list[float]) -> dict[str, Any]:
     if not round_s:
         raise ValueError("a benchmark without timed rounds has no statistics")
     data = sorted(round_s)
-    mean = statistics.mean(data)
-    stddev = statistics.stdev(data) if len(data) > 1 else 0.0
+    mean = statistics.mean(round_s)  # in timing order, as pytest-benchmark sums them (the same float)
+    stddev = statistics.stdev(round_s) if len(round_s) > 1 else 0.0
     q1, q3 = _quartiles(data)
     iqr = q3 - q1
     if len(data) == 1:
@@ -67,8 +67,8 @@ def round_stats(round_s: list[float]) -> dict[str, Any]:
         "outliers": f"{stddev_outliers};{iqr_outliers}",
         "ld15iqr": ld15iqr,
         "hd15iqr": hd15iqr,
-        "ops": 1 / mean if mean else 0.0,
-        "total": sum(data),
+        "ops": len(round_s) / sum(round_s) if sum(round_s) else 0,
+        "total": sum(round_s),
         "data": list(round_s),
         "iterations": 1,
     }
@@ -101,6 +101,8 @@ def benchmark_entry(record: dict[str, Any], round_s: list[float], repeat: int) -
             "min_rounds": record["rounds"],
             "max_time": None,
             "min_time": None,
+            "precision": None,
+            "confidence": None,
             "warmup": False,
         },
         "stats": round_stats(round_s),
