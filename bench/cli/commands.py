@@ -260,9 +260,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     runs_dir = runs_dir_from_env(args.runs_dir)
     baseline = load_results(args.baseline, runs_dir) if args.baseline else None
     if args.results:
-        if args.preset or args.rows or args.select or args.suites or args.workload:
+        if args.preset or args.rows or args.select or args.suites or args.workload or args.repeat:
             raise HarnessError(
-                "--results judges an existing run: --preset, --rows, -k, --suites and --workload apply to a new run"
+                "--results judges an existing run: --preset, --rows, -k, --suites, --workload and --repeat apply "
+                "to a new run"
             )
         path = resolve_run(args.results, runs_dir)
         doc = load_results(path)
