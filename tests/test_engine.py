@@ -192,3 +192,18 @@ def test_round_statistics_are_pytest_benchmarks(n: int) -> None:
     ours = round_stats(data)
     assert {k: ours[k] for k in Stats.fields} == theirs.as_dict()
     assert ours["data"] == data and ours["iterations"] == 1
+
+
+def test_a_slot_without_candidate_is_reported_skipped(
+    loaded_pair: InstancePair, runs_config: HarnessConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with prepared_run(runs_config, QUICK, progress=False, pair=loaded_pair) as ctx:
+        # As when the data has no value at that selectivity: sample_params left the slot out.
+        ctx.samples["session_timeline"] = [s for s in ctx.samples["session_timeline"] if s.label != "q05"]
+        run_cases(ctx, "session_timeline[q05] or session_timeline[q50]", verbose=True)
+        doc = bench.measure.run.finalize(ctx)
+    assert [(r["case"], r["label"]) for r in ctx.records] == [("session_timeline", "q50")]
+    assert [(s["case"], s["label"]) for s in doc["measurement"]["skipped_slots"]] == [("session_timeline", "q05")]
+    assert "no candidate for parameter slot 'q05'" in doc["measurement"]["skipped_slots"][0]["reason"]
+    out = capsys.readouterr().out
+    assert "session_timeline[q05] skipped" in out and "session_timeline[q50]: 2 rounds, median before" in out

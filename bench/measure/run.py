@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 import random
+import statistics
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -205,10 +206,10 @@ def run_cases(
 
 
 def _median(values: list[float | None]) -> str:
-    times = sorted(v for v in values if v is not None)
+    times = [v for v in values if v is not None]
     if len(times) < len(values) or not times:
         return "failed"
-    return f"{times[len(times) // 2]:.3f}"
+    return f"{statistics.median(times):.3f}"
 
 
 def run_suites(
