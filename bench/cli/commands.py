@@ -11,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.options import (
     DEFAULT_SUITES,
+    check_measure_inputs,
     check_run_inputs,
     check_suite_tools,
     config_from,
     dataset_spec_from,
     load_options_from,
     measure_settings_from,
+    repeat_from,
     suites_from,
     workload_from,
 )
@@ -145,6 +147,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suites=suites,
         workload=workload_from(args),
         load_options=load_options_from(args),
+        repeat=repeat_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
@@ -177,6 +180,7 @@ def _benchmark(
     suites = suites_from(args, default_suites)
     load_options = load_options_from(args)
     check_suite_tools(config, suites)
+    check_measure_inputs(args)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         # From the load to the last suite: no other load or measurement can slip in between.
         for inst in pair:
@@ -194,6 +198,8 @@ def _benchmark(
             before_publish=before_publish,
             workload=workload,
             load_options=load_options,
+            pair=pair,  # the instances are opened once: load and measurement share them and their locks
+            repeat=repeat_from(args),
         )
 
 
@@ -254,9 +260,10 @@ def cmd_gate(args: argparse.Namespace) -> int:
     runs_dir = runs_dir_from_env(args.runs_dir)
     baseline = load_results(args.baseline, runs_dir) if args.baseline else None
     if args.results:
-        if args.preset or args.rows or args.select or args.suites or args.workload:
+        if args.preset or args.rows or args.select or args.suites or args.workload or args.repeat:
             raise HarnessError(
-                "--results judges an existing run: --preset, --rows, -k, --suites and --workload apply to a new run"
+                "--results judges an existing run: --preset, --rows, -k, --suites, --workload and --repeat apply "
+                "to a new run"
             )
         path = resolve_run(args.results, runs_dir)
         doc = load_results(path)

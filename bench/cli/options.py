@@ -123,7 +123,19 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
 
 def add_measure_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("measurement")
-    g.add_argument("-k", "--select", default=None, help="only cases matching this pytest -k expression")
+    g.add_argument(
+        "-k",
+        "--select",
+        default=None,
+        help="only case slots whose id case[label] matches: words (substrings), and, or, not, parentheses",
+    )
+    g.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="measurement rounds of the timed cases, both servers restarted and the order shuffled between "
+        "them (default 1)",
+    )
     g.add_argument("--targets", type=Path, default=None, help="targets TOML (default: bench/targets.toml)")
     g.add_argument("--warmup", type=int, default=None, help="untimed executions per instance before timing")
     g.add_argument("--min-rounds", type=int, default=None)
@@ -209,6 +221,22 @@ def check_run_inputs(args: argparse.Namespace, default_suites: tuple[str, ...] =
 
     suites_from(args, default_suites)
     load_targets(args.targets)
+    check_measure_inputs(args)
+
+
+def check_measure_inputs(args: argparse.Namespace) -> None:
+    """A bad --repeat or -k is refused before servers start and data loads."""
+    from bench.measure.run import check_repeat
+    from bench.measure.selection import compile_selection
+
+    check_repeat(repeat_from(args))
+    if getattr(args, "select", None):
+        compile_selection(args.select)
+
+
+def repeat_from(args: argparse.Namespace) -> int:
+    repeat = getattr(args, "repeat", None)
+    return 1 if repeat is None else int(repeat)
 
 
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:

@@ -319,6 +319,24 @@ def harness_lock(dsn: str, role: str) -> Iterator[None]:
         conn.close()
 
 
+@contextlib.contextmanager
+def harness_lock_after_restart(dsn: str, role: str) -> Iterator[None]:
+    """The harness lock of a process that restarted the server itself: the restart released the lock its
+    harness_lock connection held, so it is taken again on a new connection (no other process could connect
+    while the server was down)."""
+    conn = connect(dsn, role, application_name=f"phase2-bench pid {os.getpid()}")
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [HARNESS_LOCK_KEY]).fetchone()
+        if not row or not row[0]:
+            raise HarnessError(
+                f"another phase2-bench process ({_lock_holder(conn)}) took the {role} instance while this run "
+                "restarted it between measurement rounds; run again when it has finished"
+            )
+        yield
+    finally:
+        conn.close()
+
+
 def _lock_holder(conn: psycopg.Connection[Any]) -> str:
     row = conn.execute(
         "SELECT a.application_name, a.pid, to_char(a.backend_start AT TIME ZONE 'UTC', 'HH24:MI:SS') "

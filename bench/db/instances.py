@@ -13,10 +13,18 @@ import psycopg
 from bench.core.config import ENV_PG_BIN, HarnessConfig
 from bench.core.engine import Engine, resolve_engine
 from bench.core.errors import HarnessError
-from bench.db.database import check_dsn_syntax, check_target, connect, mark, redact_dsn, timescaledb_presence
+from bench.db.database import (
+    check_dsn_syntax,
+    check_target,
+    connect,
+    harness_lock_after_restart,
+    mark,
+    redact_dsn,
+    timescaledb_presence,
+)
 from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.db.pg_binaries import find_pg_binaries
-from bench.db.server_use import ServerUse
+from bench.db.server_use import ServerUse, flock_holders
 
 ROLES = ("before", "after")
 
@@ -233,3 +241,35 @@ def sole_use(config: HarnessConfig) -> Iterator[tuple[list[EmbeddedServer], Serv
 def stop_embedded(config: HarnessConfig) -> list[str]:
     with sole_use(config) as (servers, _):
         return [server.name for server in servers if server.stop()]
+
+
+EXTERNAL_NOT_RESTARTED = (
+    "external instances (--before-dsn/--after-dsn) cannot be restarted by the harness: between measurement "
+    "rounds their connections were only opened again, so the rounds share one server lifetime and cache state"
+)
+
+
+def restart_between_rounds(pair: InstancePair, locks: contextlib.ExitStack) -> bool:
+    """Stop and start both embedded servers (same port and settings) and hold the harness lock again on each;
+    returns False for external instances, which are left as they are."""
+    if any(inst.server is None for inst in pair):
+        return False
+    assert pair.before.server is not None
+    use = ServerUse(pair.before.server.root.parent)
+    with use.deciding():
+        # Only processes count: this one may hold the users lock more than once (its own nested commands).
+        others = flock_holders(use.users_file)
+        if others:
+            raise HarnessError(
+                f"another phase2-bench process (pid {', '.join(map(str, others))}) uses the embedded servers, so "
+                "they are not restarted under it between measurement rounds: wait for it to finish, or run with "
+                "--repeat 1"
+            )
+        for inst in pair:
+            assert inst.server is not None
+            inst.server.stop()
+            inst.server.start_again()
+        # Still deciding: a process joining now waits until this run holds its lock again.
+        for inst in pair:
+            locks.enter_context(harness_lock_after_restart(inst.dsn, inst.role))
+    return True
