@@ -8,6 +8,7 @@ place. A file whose first line is `-- promises: none` says the design document's
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,6 +80,12 @@ def _resolve(spec: str | Path) -> tuple[Path, str]:
     return path, label
 
 
+def _has_sql(statement: str) -> bool:
+    """Anything left once block and line comments are gone (split_statements keeps a lone /* ... */)."""
+    without_blocks = re.sub(r"/\*.*?\*/", "", statement, flags=re.DOTALL)
+    return any(line.strip() and not line.strip().startswith("--") for line in without_blocks.splitlines())
+
+
 def read_migration(spec: str | Path | None = None) -> Migration:
     """The migration under test: None is Phase 2; otherwise a file path or a shipped name."""
     path, label = (PHASE2_FILE, PHASE2_LABEL) if spec is None else _resolve(spec)
@@ -96,7 +103,7 @@ def read_migration(spec: str | Path | None = None) -> Migration:
         raise UsageError(f"--migration {path}: not UTF-8 text; give a SQL file") from None
     if not text.strip():
         raise UsageError(f"--migration {path}: the file is empty; write the migration's SQL into it")
-    statements = tuple(split_statements(text))
+    statements = tuple(st for st in split_statements(text) if _has_sql(st))
     if not statements:
         raise UsageError(
             f"--migration {path}: holds only comments, no SQL statement; for a migration that changes nothing use "

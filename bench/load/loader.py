@@ -133,12 +133,13 @@ class LoadReport:
         else:
             lines = [f"loaded {self.rows:,} rows ({self.workers} worker(s) per instance)"]
         how = "copied from before" if self.method == "clone" else "loaded beside before"
-        lines += [
-            f"  instances: {', '.join(r if r == 'before' else f'{r} ({how})' for r in self.loaded)}",
-            f"  generation: {rate(self.generate_rows_per_s or 0)} (generator busy {self.generate_s:.1f} s)",
-            f"  COPY stream: {rate(self.load_rows_per_s or 0)} per instance ({self.copy_s:.1f} s wall, "
-            "generation overlapped)",
-        ]
+        lines.append(f"  instances: {', '.join(r if r == 'before' else f'{r} ({how})' for r in self.loaded)}")
+        if self.copy_s:
+            lines += [
+                f"  generation: {rate(self.generate_rows_per_s or 0)} (generator busy {self.generate_s:.1f} s)",
+                f"  COPY stream: {rate(self.load_rows_per_s or 0)} per instance ({self.copy_s:.1f} s wall, "
+                "generation overlapped)",
+            ]
         for role, builds in self.index_build_s.items():
             lines.append(f"  index builds [{role}]: " + ", ".join(f"{k} {v:.1f}s" for k, v in builds.items()))
         if self.clone_s is not None:
