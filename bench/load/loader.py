@@ -380,9 +380,12 @@ def _load_locked(
     if why_no_clone is not None:
         report.notes.append(f"after was loaded beside before, not copied from it: {why_no_clone}")
     targets = [inst for inst in pair if not current[inst.role]]
+    generated = [t for t in targets if why_no_clone is not None or t.role == "before"]
+    for inst in generated:  # refused before anything is marked or dropped
+        with inst.connect() as conn:
+            require_connection_room(conn, inst.role, workers)
     for inst in targets:  # marked first: an interrupted load is never taken as loaded
         _mark_loading(inst, keys[inst.role])
-    generated = [t for t in targets if why_no_clone is not None or t.role == "before"]
     if generated:
         _generate(pair, spec, workers, batch_rows, progress, generated, keys, report, migration)
     if why_no_clone is None:
@@ -424,9 +427,6 @@ def _generate(
     migration: Migration,
 ) -> None:
     """COPY the generated rows into each target, then its indexes (and on `after` the migration), VACUUM ANALYZE."""
-    for inst in targets:
-        with inst.connect() as conn:
-            require_connection_room(conn, inst.role, workers)
     for inst in targets:
         with inst.connect() as conn:
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
