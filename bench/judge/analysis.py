@@ -36,7 +36,15 @@ def _plan_check(case: Case, samples: list[dict[str, Any]]) -> dict[str, Any]:
     after_plans = [s["plans"]["after"] for s in samples if s["plans"]["after"]]
     before_used = sorted({i for s in samples if s["plans"]["before"] for i in s["plans"]["before"]["indexes_used"]})
     after_used = sorted({i for p in after_plans for i in p["indexes_used"]})
-    check: dict[str, Any] = {"before_indexes_used": before_used, "after_indexes_used": after_used}
+    # The full shape for every case (the typed model's PlanCheck), so a written document reads back unchanged.
+    check: dict[str, Any] = {
+        "before_indexes_used": before_used,
+        "after_indexes_used": after_used,
+        "expected_index": None,
+        "params_using_expected": 0,
+        "params_planned": 0,
+        "holds": None,
+    }
     if case.after_uses:
         using = sum(1 for p in after_plans if p.get("uses_expected_index"))
         check.update(
