@@ -16,7 +16,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from bench.core.errors import HarnessError
 from bench.db.database import retake_harness_lock
-from bench.db.embedded import CONF_INCLUDE, DATABASE
+from bench.db.embedded import CONF_INCLUDE, DATABASE, EmbeddedServer
 from bench.db.instances import InstancePair
 
 SYSTEM_DATABASES = ("postgres", "template0", "template1")
@@ -66,13 +66,7 @@ def clone_before_into_after(pair: InstancePair) -> float:
         after.stop()
         try:
             shutil.rmtree(after.data_dir)
-            result = before.account.run(["cp", "-a", "--reflink=auto", str(before.data_dir), str(after.data_dir)])
-            if result.returncode != 0:
-                raise HarnessError(
-                    f"copying the before data directory to {after.data_dir} failed: {result.stderr.strip()}. The "
-                    "after instance is incomplete: free disk space, then run `python -m bench load` again (before "
-                    "is kept)"
-                )
+            _copy_data_dir(before, after)
             conf = after.data_dir / CONF_INCLUDE
             conf.write_bytes(include)
             if after.account.is_other_user:
@@ -85,3 +79,36 @@ def clone_before_into_after(pair: InstancePair) -> float:
     for inst in pair:
         retake_harness_lock(inst.dsn, inst.role)
     return time.perf_counter() - started
+
+
+def _copy_data_dir(source: EmbeddedServer, target: EmbeddedServer) -> None:
+    """cp -a as the server's account, all but the WAL a cleanly stopped server no longer needs: pg_wal keeps
+    max_wal_size of recycled segments (a gigabyte after a load), and only the last checkpoint's is read at start."""
+    redo = _redo_segment(source)
+    entries = sorted(p for p in source.data_dir.iterdir() if not (redo and p.name == "pg_wal"))
+    steps = [["mkdir", "-m", "700", str(target.data_dir)]]
+    steps.append(["cp", "-a", "--reflink=auto", *map(str, entries), str(target.data_dir)])
+    if redo:
+        wal = source.data_dir / "pg_wal"
+        steps.append(["mkdir", "-m", "700", str(target.data_dir / "pg_wal")])
+        kept = [wal / redo] + [p for p in wal.iterdir() if p.is_dir()]  # archive_status
+        steps.append(["cp", "-a", "--reflink=auto", *map(str, kept), str(target.data_dir / "pg_wal")])
+    for step in steps:
+        result = source.account.run(step)
+        if result.returncode != 0:
+            raise HarnessError(
+                f"copying the before data directory to {target.data_dir} failed ({' '.join(step[:2])}: "
+                f"{result.stderr.strip()}). The after instance is incomplete: free disk space, then run `python -m "
+                "bench load` again (before is kept)"
+            )
+
+
+def _redo_segment(server: EmbeddedServer) -> str | None:
+    """The WAL segment of a cleanly shut down server's last checkpoint (None: copy all of pg_wal)."""
+    result = server.account.run([server.binaries.path("pg_controldata"), "-D", str(server.data_dir)])
+    fields = dict(line.split(":", 1) for line in result.stdout.splitlines() if ":" in line)
+    state = fields.get("Database cluster state", "").strip()
+    redo = fields.get("Latest checkpoint's REDO WAL file", "").strip()
+    if result.returncode != 0 or state != "shut down" or not redo or not (server.data_dir / "pg_wal" / redo).is_file():
+        return None
+    return redo
