@@ -33,7 +33,7 @@ from bench.db.schema import (
     expected_index_set,
     index_set,
 )
-from bench.load.loader import StatementCanceller, run_parallel
+from bench.load.parallel import StatementCanceller, run_parallel
 from generators.copy_format import COLUMNS, encode_copy_text
 from generators.events import EventBatch, generate_batches
 from generators.shape import DatasetSpec
