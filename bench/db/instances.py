@@ -50,6 +50,7 @@ class InstancePair:
     after: Instance
     engine: Engine
     started: list[str] = field(default_factory=list)
+    use: ServerUse | None = None  # embedded servers: this process's use of them (who else may, before a restart)
 
     def __iter__(self) -> Iterator[Instance]:
         return iter((self.before, self.after))
@@ -171,7 +172,7 @@ def _open_embedded(
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
     check_both([before, after])
     mark_both([before, after])
-    return InstancePair(before, after, engine, [s.name for s in started])
+    return InstancePair(before, after, engine, [s.name for s in started], use)
 
 
 @contextlib.contextmanager

@@ -22,6 +22,7 @@ import psycopg
 from bench.core.cases import Case, load_cases
 from bench.core.config import PACKAGE_DIR, HarnessConfig
 from bench.core.errors import HarnessError
+from bench.core.migration import read_migration
 from bench.core.results import (
     RESULTS_FILE,
     RESULTS_SCHEMA_VERSION,
@@ -35,7 +36,14 @@ from bench.db.database import harness_lock
 from bench.db.environment import collect_environment
 from bench.db.instances import EXTERNAL_NOT_RESTARTED, InstancePair, open_instances, restart_between_rounds
 from bench.db.plans import index_parents
-from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, deviations, index_set, index_set_report
+from bench.db.schema import (
+    deviations,
+    expected_index_set,
+    index_definitions,
+    index_diff,
+    index_set,
+    index_set_report,
+)
 from bench.db.storage import measure_storage, storage_comparison
 from bench.judge.analysis import analyze_case, judge
 from bench.judge.verdicts import Targets, load_targets
@@ -114,7 +122,7 @@ def prepared_run(
     with opened as pair, contextlib.ExitStack() as locks:
         for inst in pair:
             locks.enter_context(harness_lock(inst.dsn, inst.role))
-        dataset = require_loaded(pair)
+        dataset = require_loaded(pair, migration=read_migration(config.migration))
         conns = {role: timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
         run_dir: Path | None = None
         try:
@@ -286,12 +294,15 @@ def finalize(
     seed = ctx.settings.seed
     cases = [analyze_case(c, records[c.name], seed) for c in ctx.cases if c.name in records]
     rows = int(ctx.dataset["rows"])
-    sizes, index_sets = {}, {}
+    sizes, index_sets, definitions = {}, {}, {}
+    phase2 = bool((ctx.dataset.get("migration") or {}).get("is_phase2", True))
     for inst in ctx.pair:
         with inst.connect() as conn:
             sizes[inst.role] = measure_storage(conn, ctx.pair.engine, rows)
-            expected = EXPECTED_BEFORE if inst.role == "before" else EXPECTED_AFTER
-            index_sets[inst.role] = index_set_report(index_set(conn), expected)
+            index_sets[inst.role] = index_set_report(index_set(conn), expected_index_set(inst.role, phase2))
+            definitions[inst.role] = index_definitions(conn)
+    # What the migration under test did to the indexes, read from both databases.
+    index_sets["after"]["migration_changed"] = index_diff(definitions["before"], definitions["after"])
     storage = storage_comparison(sizes["before"], sizes["after"])
     verdicts = judge(cases, storage, ctx.targets, seed)
     finished = datetime.now(UTC)
