@@ -41,7 +41,9 @@ def test_spearman_and_ratios_from_given_numbers() -> None:
 def test_measured_speedups_read_both_suites() -> None:
     doc = {
         "cases": [{"name": "session_timeline", "speedup": {"point": 1.1}}],
-        "suites": {"app": {"records": {"cases": {"app_session_events": {"modes": {"auto": {"speedup": {"point": 2}}}}}}}},
+        "suites": {
+            "app": {"records": {"cases": {"app_session_events": {"modes": {"auto": {"speedup": {"point": 2}}}}}}}
+        },
     }
     assert measured_speedups(doc) == {"session_timeline": 1.1, "app_session_events": 2.0}
 
