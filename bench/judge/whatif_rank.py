@@ -36,7 +36,7 @@ def cost_ratios(baseline: Sequence[Mapping[str, Any]], plans: Sequence[Mapping[s
 
 def rank_candidates(document: Mapping[str, Any], weights: Mapping[str, float]) -> list[dict[str, Any]]:
     """Per candidate: its ratios, the workload-weighted geometric mean over application cases, the plain one over
-    the design document's, and which cases change plans; best weighted score first, failed ones last."""
+    the design document's, and which cases change plans; best weighted score first (ties: the design document's), failed ones last."""
     baseline = document["baseline"]
     origins = {p["case"]: p["origin"] for p in baseline}
     ranked = []
@@ -52,7 +52,9 @@ def rank_candidates(document: Mapping[str, Any], weights: Mapping[str, float]) -
             row["not_simulated"] = [i["definition"] for i in cand["indexes"] if i["how"] == "skipped"]
             row["built"] = [i["definition"] for i in cand["indexes"] if i["how"] == "built"]
         ranked.append(row)
-    ranked.sort(key=lambda r: (r["status"] != "screened", -(r.get("app_weighted") or 0.0)))
+    ranked.sort(
+        key=lambda r: (r["status"] != "screened", -(r.get("app_weighted") or 0.0), -(r.get("design_geomean") or 0.0))
+    )
     return ranked
 
 
