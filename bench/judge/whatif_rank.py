@@ -35,8 +35,8 @@ def cost_ratios(baseline: Sequence[Mapping[str, Any]], plans: Sequence[Mapping[s
 
 
 def rank_candidates(document: Mapping[str, Any], weights: Mapping[str, float]) -> list[dict[str, Any]]:
-    """Per candidate: its ratios, the workload-weighted geometric mean over application cases, the plain one over
-    the design document's, and which cases change plans; best weighted score first (ties: the design document's), failed ones last."""
+    """Per candidate: its ratios, the workload-weighted geometric mean over application cases and the plain one
+    over the design document's; best weighted score first (ties: the design document's), failed ones last."""
     baseline = document["baseline"]
     origins = {p["case"]: p["origin"] for p in baseline}
     ranked = []

@@ -112,7 +112,9 @@ def _plan_indexes(node: dict[str, Any]) -> list[str]:
 
 def explain(conn: psycopg.Connection[Any], query: Query, parents: dict[str, str]) -> dict[str, Any]:
     row = conn.execute("EXPLAIN (FORMAT JSON) " + query.sql, query.params).fetchone()
-    raw = row[0] if row else None
+    if row is None:
+        raise HarnessError(f"EXPLAIN of {query.case} returned no plan")
+    raw = row[0]
     plan = (json.loads(raw) if isinstance(raw, str) else raw)[0]["Plan"]
     # hypopg names its indexes "<oid>btree_table_cols": the oid differs per run, so it is cut off
     indexes = sorted({re.sub(r"^<\d+>", "hypo:", parents.get(name, name)) for name in _plan_indexes(plan)})
