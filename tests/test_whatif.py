@@ -80,3 +80,13 @@ def test_screening_plans_every_query_and_leaves_nothing(
     assert "agent_events_data_idx" in used  # the GIN was built (and rolled back) for the containment query
     ranked = rank_candidates(document, {"app_session_events": 1.0, "app_dashboard_activity": 1.0})
     assert ranked[-1]["name"] == "broken"
+
+
+def test_cli_refuses_a_missing_candidate_before_any_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.cli import main
+
+    state = tmp_path / "state"
+    code = main(["whatif", "--candidates", str(tmp_path / "missing.sql"), "--state-dir", str(state)])
+    assert code == 2
+    assert "no shipped candidate of that name" in capsys.readouterr().err
+    assert not state.exists()  # refused before a server was created
