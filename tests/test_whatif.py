@@ -10,7 +10,7 @@ import pytest
 from bench.core.candidates import read_candidate
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import index_set
-from bench.judge.whatif_rank import cost_ratios, measured_speedups, rank_candidates, spearman
+from bench.judge.whatif_rank import correlation, cost_ratios, measured_speedups, rank_candidates, spearman
 from bench.measure.suites.scratch import RowStream, build_copies
 from bench.measure.whatif import PHASE2_CANDIDATE, catalogue_queries, left_behind, screen
 from generators.shape import DatasetSpec
@@ -46,6 +46,13 @@ def test_measured_speedups_read_both_suites() -> None:
         },
     }
     assert measured_speedups(doc) == {"session_timeline": 1.1, "app_session_events": 2.0}
+
+
+def test_correlation_over_the_cases_both_sides_have() -> None:
+    ranked = [{"name": "p", "status": "screened", "ratios": {"a": 1.0, "b": 3.0, "c": 2.0, "only_estimated": 9.0}}]
+    result = correlation(ranked, {"a": 1.1, "b": 5.0, "c": 0.9, "only_measured": 2.0}, "p")
+    assert result["cases"] == 3 and result["spearman"] == pytest.approx(0.5)
+    assert correlation(ranked, {}, "missing")["spearman"] is None
 
 
 @pytest.mark.slow
