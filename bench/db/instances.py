@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from bench.core.config import HarnessConfig
+from bench.core.config import ENV_PG_BIN, HarnessConfig
 from bench.core.engine import Engine, resolve_engine
 from bench.core.errors import HarnessError
 from bench.db.database import check_dsn_syntax, check_target, connect, mark, redact_dsn, timescaledb_presence
@@ -112,6 +112,23 @@ def _create_database(server: EmbeddedServer) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
+def _refuse_timescaledb_data_without_library(server: EmbeddedServer, recorded_binaries: object) -> None:
+    """A database that holds the timescaledb extension cannot run any statement on binaries without it."""
+    admin = f"host=127.0.0.1 port={server.port} user=bench dbname={DATABASE}"
+    with connect(admin, server.name) as conn:
+        row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if row is None:
+        return
+    other = recorded_binaries and str(recorded_binaries) != str(server.binaries.bindir)
+    earlier = f" ({recorded_binaries})" if other else ""
+    raise HarnessError(
+        f"the {server.name} instance holds a TimescaleDB {row[0]} dataset, loaded with binaries that have "
+        f"TimescaleDB{earlier}, but the PostgreSQL binaries in {server.binaries.bindir} have no TimescaleDB, so no "
+        f"statement can run there: point {ENV_PG_BIN} (or --pg-bin) at the binaries with TimescaleDB again, or "
+        "remove the harness's embedded instances with `python -m bench clean` and load again"
+    )
+
+
 def _open_embedded(
     config: HarnessConfig,
     servers: list[EmbeddedServer],
@@ -126,6 +143,7 @@ def _open_embedded(
     preload = servers[0].binaries.has_timescaledb
     for server in servers:
         server.init()
+        recorded_binaries = server.recorded().get("binaries")
         live = server.running_pid_port()
         if live and preload and restart and not server.recorded().get("timescaledb_preloaded"):
             if not use.alone():
@@ -140,6 +158,8 @@ def _open_embedded(
             server.start(preload, ports[server.name])
             started.append(server)
         _create_database(server)
+        if not preload:
+            _refuse_timescaledb_data_without_library(server, recorded_binaries)
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
     check_both([before, after])
     mark_both([before, after])
