@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from bench.core.candidates import (
     Candidate,
@@ -146,7 +147,7 @@ def _apply_delta(
 ) -> list[dict[str, str]]:
     done = []
     for name in candidate.drops:
-        conn.execute(f'DROP INDEX IF EXISTS "public"."{name}"')
+        conn.execute(sql.SQL("DROP INDEX IF EXISTS {}").format(sql.Identifier("public", name)))
         done.append({"definition": f"DROP INDEX {name}", "how": "dropped"})
     for definition in candidate.creates:
         if _simulable(definition, partitioned):
