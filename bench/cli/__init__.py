@@ -25,6 +25,7 @@ from bench.cli.commands import (
     cmd_run,
     cmd_status,
     cmd_up,
+    cmd_whatif,
 )
 from bench.cli.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, during_interrupt, on_interrupt, running
 from bench.cli.options import (
@@ -37,6 +38,7 @@ from bench.cli.options import (
     add_migration_option,
     add_profile_options,
     add_runs_dir_option,
+    add_whatif_options,
     targets_of,
 )
 from bench.core.errors import HarnessError
@@ -61,6 +63,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "report": (cmd_report, "figures, report.md and report.html of a run, from its results document"),
     "compare": (cmd_compare, "two runs side by side; refuses runs from different environments unless --force"),
     "profile": (cmd_profile, "read-only profile of an agent_events table (JSON), or --compare two profiles"),
+    "whatif": (cmd_whatif, "rank candidate index sets by the planner's estimates with HypoPG on before (no timing)"),
 }
 # Commands that read results documents only and never touch a server.
 OFFLINE_COMMANDS = ("report", "compare")
@@ -99,7 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
             add_migration_option(p)
         if name in ("run", "bench", "gate"):
             add_measure_options(p)
-        if name in ("run", "bench", "gate", "report", "compare"):
+        if name in ("run", "bench", "gate", "report", "compare", "whatif"):
             add_runs_dir_option(p)
         if name == "gate":
             add_gate_options(p)
@@ -107,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("run", nargs="?", default=None, help="run folder, run id or results.json (default: latest)")
         if name == "profile":
             add_profile_options(p)
+        if name == "whatif":
+            add_whatif_options(p)
         if name == "compare":
             p.add_argument("run_a", help="run A: run folder, run id or results.json")
             p.add_argument("run_b", help="run B: run folder, run id or results.json")

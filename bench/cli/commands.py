@@ -361,3 +361,39 @@ def _observed_mix(dsn: str, args: argparse.Namespace) -> str:
     out = args.workload_out or (args.out.with_suffix(".workload.toml") if args.out else Path("observed.workload.toml"))
     result = read_observed_mix(dsn, args.table, args.statement_timeout_ms)
     return write_observed_workload(result, str(conninfo_to_dict(dsn).get("dbname") or "database"), out)
+
+
+def cmd_whatif(args: argparse.Namespace) -> int:
+    """Screens candidate index sets on the loaded before instance by plain EXPLAIN estimates (HypoPG)."""
+    from datetime import UTC, datetime
+
+    from bench.core.results import load_results
+    from bench.db.instances import open_instances
+    from bench.judge.whatif_rank import correlation, measured_speedups, rank_candidates
+    from bench.load.loader import require_loaded
+    from bench.measure.timing import MeasureSettings
+    from bench.measure.whatif import candidates_from, catalogue_queries, screen, workload_weights
+    from bench.report.whatif_table import format_whatif
+
+    if args.app_draws < 1:
+        raise HarnessError(f"--app-draws {args.app_draws}: give at least 1 draw per application query")
+    candidates = candidates_from(args.candidates)  # a bad file is refused before any server starts
+    results = load_results(args.results) if args.results else None
+    config = config_from(args)
+    with open_instances(config) as pair:
+        dataset = require_loaded(pair)
+        now = datetime.fromisoformat(dataset["spec"]["reference_instant"])
+        with pair.before.connect() as conn:
+            queries = catalogue_queries(conn, pair.engine, now, MeasureSettings().seed, args.app_draws)
+            document = screen(conn, pair.engine, candidates, queries, build_unsupported=not args.hypothetical_only)
+    ranked = rank_candidates(document, workload_weights())
+    corr = correlation(ranked, measured_speedups(results), args.correlate) if results is not None else None
+    out = config.runs_dir / f"whatif-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    out.mkdir(parents=True, exist_ok=True)
+    text = format_whatif(document, ranked, corr)
+    (out / "whatif.json").write_text(
+        json.dumps({**document, "ranking": ranked, "correlation": corr}, indent=2, default=str) + "\n"
+    )
+    (out / "whatif.md").write_text(text)
+    print(text + f"\nwritten: {out / 'whatif.json'}, {out / 'whatif.md'}")
+    return 0

@@ -80,9 +80,33 @@ def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_whatif_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--candidates",
+        nargs="+",
+        default=None,
+        metavar="FILE",
+        help="candidate migrations: SQL files or names in schema/migrations/, `phase2` for the design document's "
+        "(default: phase2 and every shipped candidate)",
+    )
+    parser.add_argument(
+        "--results", default=None, help="a measured run (folder, id or results.json): Spearman of estimates vs speedups"
+    )
+    parser.add_argument(
+        "--correlate", default="migration_phase2", help="which candidate --results measured (default: migration_phase2)"
+    )
+    parser.add_argument(
+        "--hypothetical-only",
+        action="store_true",
+        help="skip indexes hypopg cannot simulate (GIN; expressions on a partitioned table) instead of building them "
+        "inside the rolled-back transaction",
+    )
+    parser.add_argument("--app-draws", type=int, default=3, help="parameter draws per application query (default 3)")
+
+
 # Commands that may create embedded servers, and those that write a run folder (checked before any work).
-WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile")
-WRITES_RUN_FOLDER = ("run", "bench", "gate")
+WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile", "whatif")
+WRITES_RUN_FOLDER = ("run", "bench", "gate", "whatif")
 TAKES_MIGRATION = ("load", "run", "bench", "gate")
 
 
