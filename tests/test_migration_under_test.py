@@ -21,7 +21,17 @@ from bench.load.loader import load_dataset, require_loaded
 from generators.shape import spec_from_args
 
 # `bench calibrate` (branch gate) runs the gate with these names: they are an interface.
-SHIPPED = ["noop", "regress_drop_timestamp_index", "regress_phase2_without_gin", "regress_unneeded_indexes"]
+SHIPPED = [
+    "filepath_expression",
+    "noop",
+    "phase2_path_ops",
+    "phase2_safe_partitions",
+    "phase2_safe_timescaledb",
+    "regress_drop_timestamp_index",
+    "regress_phase2_without_gin",
+    "regress_unneeded_indexes",
+    "targeted",
+]
 SPEC = spec_from_args(3_000, None, 7)
 
 
@@ -165,6 +175,21 @@ def test_a_changed_migration_reuses_before_and_shows_in_the_index_diff(own_pair:
         require_loaded(own_pair, SPEC, read_migration(None))
     # The same migration again: nothing to do.
     assert load_dataset(own_pair, SPEC, progress=False, migration=drop).loaded == []
+
+
+@pytest.mark.slow
+def test_a_one_statement_per_transaction_migration_loads_like_phase2(own_pair: InstancePair) -> None:
+    """phase2_safe_partitions (psql's \\gexec, CONCURRENTLY) goes through the same --migration path as any file
+    and leaves after with Phase 2's index set, under the same names."""
+    if own_pair.engine.is_timescaledb:
+        pytest.skip("phase2_safe_partitions is the native partitions engine's file (TimescaleDB has its own)")
+    load_dataset(own_pair, SPEC, progress=False, migration=read_migration(None))
+    phase2 = _definitions(own_pair)["after"]
+    safe = read_migration("phase2_safe_partitions")
+    report = load_dataset(own_pair, SPEC, progress=False, migration=safe)
+    assert report.loaded == ["after"]
+    assert sorted(_definitions(own_pair)["after"]) == sorted(phase2)
+    assert require_loaded(own_pair, SPEC, safe)["migration"]["label"] == "phase2_safe_partitions"
 
 
 @pytest.mark.slow

@@ -14,11 +14,13 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.core.candidates import NO_TRANSACTION_HEADER, read_candidate
 from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.core.migration import PHASE2_FILE, Migration
 from bench.core.sql_files import read_statements
+from bench.db.candidate_apply import apply_candidate
 from bench.db.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation, timescaledb_presence
 
 MIGRATION_FILE = PHASE2_FILE
@@ -186,7 +188,15 @@ def apply_migration(
     migration: Migration | Path = MIGRATION_FILE,
     on_statement: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Apply the migration in one transaction, so a failure leaves the instance exactly as it was before."""
+    """Apply the migration in one transaction, so a failure leaves the instance exactly as it was before.
+
+    A file marked `-- transaction: none` (CONCURRENTLY, psql's \\gexec) runs as psql runs it, one statement per
+    transaction, through bench.db.candidate_apply; a failure there leaves the statements before it applied."""
+    if isinstance(migration, Migration) and NO_TRANSACTION_HEADER in migration.text.splitlines()[:5]:
+        outcome = apply_candidate(conn, read_candidate(migration.path))
+        if on_statement:
+            on_statement()
+        return [{"statement": "all", "sql": migration.path.name, **outcome}]
     if isinstance(migration, Migration):
         path, statements = migration.path, list(migration.statements)
     else:
