@@ -6,6 +6,7 @@ The logic tests need no database: the gate reads results documents, never the li
 from __future__ import annotations
 
 import copy
+from dataclasses import replace
 import json
 import re
 import xml.etree.ElementTree as ET
@@ -59,7 +60,9 @@ def doc(stored: Doc) -> Doc:
 
 @pytest.fixture
 def targets() -> Targets:
-    return load_targets()
+    """The shipped targets with speedups gated at every size, so the speedup logic is tested on the 50k-row run
+    (the shipped `[gate] speedups_from_rows` reports them instead: TestDefaultGate)."""
+    return replace(load_targets(), speedups_from_rows=None)
 
 
 def verdict(doc: Doc, name: str) -> dict[str, Any]:
@@ -100,6 +103,17 @@ def targets_file(tmp_path: Path, edit: Callable[[str], str]) -> Path:
     path = tmp_path / "targets.toml"
     path.write_text(edit(DEFAULT_TARGETS_PATH.read_text()), encoding="utf-8")
     return path
+
+
+def slowed(doc: Doc, name: str, speedup_factor: float) -> Doc:
+    """A copy of the run whose case `name` (every case for "*") has its speedup scaled by `speedup_factor`: every
+    after latency is divided by it, so 0.7 is a synthetic 30% regression of that case."""
+    doc = copy.deepcopy(doc)
+    for c in doc["cases"]:
+        if name in ("*", c["name"]):
+            for sample in c["samples"]:
+                sample["latencies_ms"]["after"] = [x / speedup_factor for x in sample["latencies_ms"]["after"]]
+    return doc
 
 
 def ungate(text: str, promise: str, reason: str = "ci preset (50k rows) is too small for this speedup") -> str:
@@ -244,7 +258,7 @@ class TestPassAndFailures:
 
     def test_another_targets_file_rejudges_the_samples(self, doc: Doc, tmp_path: Path) -> None:
         path = targets_file(tmp_path, lambda t: t.replace("expected_min = 2.0", "expected_min = 0.5", 1))
-        targets = load_targets(path)
+        targets = replace(load_targets(path), speedups_from_rows=None)
         assert not judged_against(doc, targets)
         check = by_name(evaluate(doc, targets), "session_timeline", "speedup_range")
         assert check.status == "pass"  # 0.932-0.993x lies within the edited 0.5-5x
@@ -347,35 +361,45 @@ class TestBaseline:
         assert repr(value) in message  # the baseline's value
         assert repr(doc[path[0]][path[1]]) in message  # and this run's
 
-    def test_a_drop_the_interval_confirms_fails(self, doc: Doc, stored: Doc, targets: Targets) -> None:
-        baseline = copy.deepcopy(stored)
-        case(baseline, "jsonb_containment")["speedup"]["point"] = 12.0  # this run: 6.01x [3.52, 8.24]
-        check = by_name(evaluate(doc, targets, baseline=baseline), "jsonb_containment", "baseline")
+    def test_a_synthetic_30pct_regression_fails(self, doc: Doc, stored: Doc, targets: Targets) -> None:
+        check = by_name(
+            evaluate(slowed(doc, "control_last_24h", 0.7), targets, baseline=stored), "control_last_24h", "baseline"
+        )
         assert check.status == "fail"
-        assert "-49.9% against the baseline" in check.message
-        assert check.bound == ">= 10.2x (baseline 12x - 15%)"
+        assert "-30.0% against the baseline: the whole interval lies below 0.85x" in check.message
+        assert check.bound == ">= 0.85x of the baseline (tolerance 15%)"
+
+    def test_a_synthetic_0pct_change_passes(self, doc: Doc, stored: Doc, targets: Targets) -> None:
+        checks = evaluate(slowed(doc, "*", 1.0), targets, baseline=stored)
+        assert {c.status for c in checks if c.kind == "baseline"} == {"pass"}
 
     def test_a_drop_within_the_noise_warns(self, doc: Doc, stored: Doc, targets: Targets) -> None:
-        baseline = copy.deepcopy(stored)
-        case(baseline, "jsonb_containment")["speedup"]["point"] = 8.0  # -25%, but the interval reaches 8.24x
-        check = by_name(evaluate(doc, targets, baseline=baseline), "jsonb_containment", "baseline")
+        # jsonb_containment's parameters differ widely, so even -30% leaves the interval reaching 0.85x.
+        check = by_name(
+            evaluate(slowed(doc, "jsonb_containment", 0.7), targets, baseline=stored), "jsonb_containment", "baseline"
+        )
         assert check.status == "warn"
         assert "noise" in check.message
 
     def test_a_drop_within_the_tolerance_passes(self, doc: Doc, stored: Doc, targets: Targets) -> None:
-        baseline = copy.deepcopy(stored)
-        case(baseline, "jsonb_containment")["speedup"]["point"] = 12.0
-        checks = evaluate(doc, targets, baseline=baseline, baseline_tolerance_pct=60.0)
-        assert by_name(checks, "jsonb_containment", "baseline").status == "pass"
+        checks = evaluate(slowed(doc, "control_last_24h", 0.7), targets, baseline=stored, baseline_tolerance_pct=60.0)
+        assert by_name(checks, "control_last_24h", "baseline").status == "pass"
 
     def test_the_targets_set_the_default_tolerance(self, doc: Doc, stored: Doc, tmp_path: Path) -> None:
-        baseline = copy.deepcopy(stored)
-        case(baseline, "jsonb_containment")["speedup"]["point"] = 12.0
         path = targets_file(
             tmp_path, lambda t: t.replace("baseline_tolerance_pct = 15.0", "baseline_tolerance_pct = 60")
         )
-        checks = evaluate(doc, load_targets(path), baseline=baseline)
-        assert by_name(checks, "jsonb_containment", "baseline").status == "pass"
+        checks = evaluate(slowed(doc, "control_last_24h", 0.7), load_targets(path), baseline=stored)
+        assert by_name(checks, "control_last_24h", "baseline").status == "pass"
+
+    def test_several_baselines_are_pooled(self, doc: Doc, stored: Doc, targets: Targets) -> None:
+        current = slowed(doc, "control_last_24h", 0.7)
+        one = by_name(evaluate(current, targets, baseline=stored), "control_last_24h", "baseline")
+        two = by_name(evaluate(current, targets, baseline=[stored, stored]), "control_last_24h", "baseline")
+        assert two.status == "fail"
+        assert "2 baselines pooled" in two.message
+        assert two.figure != one.figure  # the second baseline is a second round of evidence
+        assert len([c for c in evaluate(current, targets, baseline=[stored, stored]) if c.name == "environment"]) == 2
 
     def test_storage_growth_beyond_the_tolerance_fails(self, doc: Doc, stored: Doc, targets: Targets) -> None:
         baseline = copy.deepcopy(stored)
@@ -491,10 +515,8 @@ class TestCli:
         assert ET.parse(path.parent / "gate-junit.xml").getroot().tag == "testsuites"
 
     def test_baseline_regression_exits_1(self, doc: Doc, stored: Doc, tmp_path: Path) -> None:
-        path = self.write(meeting_everything(doc), tmp_path)
-        baseline = copy.deepcopy(stored)
-        case(baseline, "jsonb_containment")["speedup"]["point"] = 12.0
-        base = self.write(baseline, tmp_path, "baseline.json")
+        path = self.write(slowed(meeting_everything(doc), "control_last_24h", 0.7), tmp_path)
+        base = self.write(stored, tmp_path, "baseline.json")
         assert self.gate(tmp_path, "--results", str(path), "--baseline", str(base)) == 1
         args = ("--results", str(path), "--baseline", str(base), "--baseline-tolerance-pct", "60")
         assert self.gate(tmp_path, *args) == 0
@@ -583,3 +605,63 @@ def test_gate_runs_the_ci_preset_end_to_end(
     testcases = ET.parse(junit).getroot().findall("./testsuite/testcase")
     assert len(testcases) == len(evaluate(doc, load_targets()))
     assert (code == 1) == bool(ET.parse(junit).getroot().findall(".//failure"))
+
+
+class TestDefaultGate:
+    """The shipped targets on the 50k-row ci run: speedups reported ("50k rows cannot show them"), the rest gated."""
+
+    def holding_plans_and_controls(self, doc: Doc) -> Doc:
+        plan = case(doc, "jsonb_containment_recent")["plan_check"]
+        plan.update(holds=True, params_using_expected=plan["params_planned"])
+        for v in doc["verdicts"]:
+            if v["kind"] == "control":
+                v.update(verdict="ok", low=0.95, point=1.0, high=1.05)
+        return doc
+
+    def test_an_unchanged_run_passes_with_speedups_reported(self, doc: Doc) -> None:
+        checks = evaluate(self.holding_plans_and_controls(doc), load_targets())
+        assert not gate_failed(checks)
+        for name in SPEEDUP_PROMISES:
+            check = by_name(checks, name, "speedup_range")
+            assert check.status == "reported"
+            assert "50,000 rows cannot show them" in check.message
+            assert "would fail: below" in check.message
+        assert by_name(checks, "session_timeline", "plan").status == "pass"  # plans stay gated
+
+    def test_an_index_the_after_plans_stop_using_still_fails(self, doc: Doc) -> None:
+        checks = evaluate(doc, load_targets())  # as stored: jsonb_containment_recent's plans skip the GIN index
+        assert gate_failed(checks)
+        assert [c.name for c in checks if c.status == "fail"] == ["jsonb_containment_recent"]
+        assert by_name(checks, "jsonb_containment_recent", "plan").status == "fail"
+
+    def test_a_slowed_control_still_fails(self, doc: Doc) -> None:
+        doc = self.holding_plans_and_controls(doc)
+        verdict(doc, "control_last_24h").update(verdict="regression", low=0.6, point=0.7, high=0.8)
+        checks = evaluate(doc, load_targets())
+        assert [c.name for c in checks if c.status == "fail"] == ["control_last_24h"]
+
+    def test_speedups_are_gated_from_the_configured_size(self, doc: Doc) -> None:
+        targets = replace(load_targets(), speedups_from_rows=50_000)
+        checks = evaluate(self.holding_plans_and_controls(doc), targets)
+        assert {by_name(checks, n, "speedup_range").status for n in SPEEDUP_PROMISES} == {"fail"}
+
+    def test_a_migration_without_promises_reports_speedups_and_plans(self, doc: Doc) -> None:
+        checks = evaluate(doc, load_targets(), makes_promises=False)
+        assert not gate_failed(checks)
+        plan = by_name(checks, "jsonb_containment_recent", "plan")
+        assert plan.status == "reported"
+        assert "-- promises: none" in plan.message
+
+    def test_the_recorded_migration_says_whether_it_makes_promises(self, doc: Doc) -> None:
+        doc["dataset"]["migration"] = {"label": "noop", "makes_promises": False}
+        assert not gate_failed(evaluate(doc, load_targets()))
+        doc["dataset"]["migration"]["makes_promises"] = True
+        assert gate_failed(evaluate(doc, load_targets()))
+
+    @pytest.mark.parametrize("value", ["0", "-5", "true", '"1e6"', "1.5"])
+    def test_a_bad_speedups_from_rows_is_refused(self, tmp_path: Path, value: str) -> None:
+        path = targets_file(
+            tmp_path, lambda t: t.replace("speedups_from_rows = 1_000_000", f"speedups_from_rows = {value}")
+        )
+        with pytest.raises(TargetsError, match="gate.speedups_from_rows must be a positive whole number of rows"):
+            load_targets(path)

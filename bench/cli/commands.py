@@ -252,7 +252,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.baseline_tolerance_pct is not None and not args.baseline_tolerance_pct >= 0:
         raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
     runs_dir = runs_dir_from_env(args.runs_dir)
-    baseline = load_results(args.baseline, runs_dir) if args.baseline else None
+    baseline = [load_results(b, runs_dir) for b in args.baseline or ()]
     if args.results:
         if args.preset or args.rows or args.select or args.suites or args.workload:
             raise HarnessError(

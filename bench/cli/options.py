@@ -316,8 +316,10 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--baseline",
+        action="append",
         default=None,
-        help="results document of the base branch: fail when speedup ratios or storage overhead regressed from it",
+        help="results document of the base branch (repeatable: several are pooled); fail when the interval of a "
+        "case's ratio to it lies below 1 - tolerance, or storage overhead grew beyond it",
     )
     g.add_argument(
         "--baseline-tolerance-pct",
