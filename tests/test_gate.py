@@ -6,11 +6,11 @@ The logic tests need no database: the gate reads results documents, never the li
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
 import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -663,5 +663,5 @@ class TestDefaultGate:
         path = targets_file(
             tmp_path, lambda t: t.replace("speedups_from_rows = 1_000_000", f"speedups_from_rows = {value}")
         )
-        with pytest.raises(TargetsError, match="gate.speedups_from_rows must be a positive whole number of rows"):
+        with pytest.raises(TargetsError, match=r"gate\.speedups_from_rows must be a positive whole number of rows"):
             load_targets(path)

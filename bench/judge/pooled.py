@@ -5,7 +5,10 @@ checkpoints and the machine's mood of the moment, so the executions of one round
 other, and the same case can measure 1.14x in one run and 0.79x in the next. Kalibera and Jones ("Rigorous
 benchmarking in reasonable time", ISMM 2013) resample each level of such a design in turn: here rounds, then
 the parameters within a chosen round, then each chosen parameter's before and after executions. The interval
-then carries between-run variation; the geometric mean weighs every round alike.
+then carries between-run variation; the geometric mean weighs every round alike. When every round measured the
+same parameters (the usual case: the parameters come from the seed), one parameter draw is shared by all round
+slots of a replicate (parameters are crossed with rounds, not nested in them), so repeating rounds never
+passes the same few parameters off as new ones.
 
 With one round the pooled estimate *is* bench.judge.stats.bootstrap_speedup_interval, so a results document
 without "round" keys gets exactly the numbers it always had.
@@ -26,6 +29,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from bench.judge.stats import (
     FloatArray,
@@ -62,23 +66,23 @@ def pooled_speedup_interval(
 
     `rounds` holds, per round, one (before_ms, after_ms) pair per parameter, failures already excluded.
     """
-    rounds = [list(pairs) for pairs in rounds if pairs]
-    if not rounds:
+    kept = [list(pairs) for pairs in rounds if pairs]
+    if not kept:
         raise ValueError("pooled_speedup_interval needs at least one round with a (before, after) pair")
-    if len(rounds) == 1:
-        return PooledEstimate(bootstrap_speedup_interval(rounds[0], n_boot, confidence, seed), 1, None)
-    point_log, replicates = _pooled_log_replicates(rounds, n_boot, confidence, seed)
+    if len(kept) == 1:
+        return PooledEstimate(bootstrap_speedup_interval(kept[0], n_boot, confidence, seed), 1, None)
+    point_log, replicates = _pooled_log_replicates(kept, n_boot, confidence, seed)
     low, high = _percentile_interval(np.exp(replicates), confidence)
     estimate = SpeedupEstimate(
         point=float(np.exp(point_log)),
         low=low,
         high=high,
-        n_params=max(len(pairs) for pairs in rounds),
+        n_params=max(len(pairs) for pairs in kept),
         method=POOLED_METHOD,
         confidence=confidence,
         n_boot=n_boot,
     )
-    return PooledEstimate(estimate, len(rounds), between_run_share(rounds))
+    return PooledEstimate(estimate, len(kept), between_run_share(kept))
 
 
 def baseline_ratio_interval(
@@ -149,16 +153,18 @@ def _pooled_log_replicates(
     n_rounds = len(arrays)
     # Level 1: which round fills each of the n_rounds slots of each replicate.
     chosen_rounds = rng.integers(0, n_rounds, size=(n_boot, n_rounds))
+    n_params = {len(params) for params in arrays}
+    if len(n_params) == 1:
+        return point, _crossed_replicates(rng, arrays, chosen_rounds, n_params.pop())
     slot_means = np.empty((n_boot, n_rounds), dtype=np.float64)
     for r, params in enumerate(arrays):
         round_slots = chosen_rounds == r
         n_slots = int(round_slots.sum())
         if not n_slots:
             continue
-        # Level 2: the parameters of every slot that drew this round; level 3: fresh executions per slot.
-        n_params = len(params)
-        chosen = rng.integers(0, n_params, size=(n_slots, n_params))
-        values = np.empty((n_slots, n_params), dtype=np.float64)
+        # Rounds that measured different parameter sets: parameters resampled within each slot (nested).
+        chosen = rng.integers(0, len(params), size=(n_slots, len(params)))
+        values = np.empty((n_slots, len(params)), dtype=np.float64)
         for p, (before, after) in enumerate(params):
             hits = chosen == p
             count = int(hits.sum())
@@ -166,6 +172,30 @@ def _pooled_log_replicates(
                 values[hits] = _resampled_log_median_ratios(rng, before, after, count)
         slot_means[round_slots] = values.mean(axis=1)
     return point, slot_means.mean(axis=1)
+
+
+def _crossed_replicates(
+    rng: np.random.Generator,
+    arrays: list[list[tuple[FloatArray, FloatArray]]],
+    chosen_rounds: npt.NDArray[np.int64],
+    n_params: int,
+) -> FloatArray:
+    """Every round measured the same parameters (same seed, same order): one parameter draw per replicate is
+    shared by all its round slots. Drawing parameters afresh per round would count the same few sessions as
+    new ones in every round and shrink the between-parameter spread, the part of the interval that matters."""
+    n_boot, n_rounds = chosen_rounds.shape
+    chosen_params = rng.integers(0, n_params, size=(n_boot, n_params))
+    # Level 3 for every (replicate, round slot, parameter slot): grouped by (round, parameter) to draw in bulk.
+    keys = (chosen_rounds[:, :, None] * n_params + chosen_params[:, None, :]).ravel()
+    values = np.empty(keys.size, dtype=np.float64)
+    order = np.argsort(keys, kind="stable")
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(keys, minlength=n_rounds * n_params))))
+    for key in range(n_rounds * n_params):
+        where = order[bounds[key] : bounds[key + 1]]
+        if where.size:
+            before, after = arrays[key // n_params][key % n_params]
+            values[where] = _resampled_log_median_ratios(rng, before, after, int(where.size))
+    return values.reshape(n_boot, n_rounds * n_params).mean(axis=1)
 
 
 def pairs_by_round(samples: Sequence[dict[str, Any]]) -> list[list[Pair]]:
