@@ -275,6 +275,58 @@ def cmd_gate(args: argparse.Namespace) -> int:
     return 1 if gate_failed(checks) else 0
 
 
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """K gate runs with the no-op migration and K per planted regression: false-alarm and detection rates."""
+    import dataclasses
+
+    from bench.core.config import HarnessConfig
+    from bench.judge.calibration import calibration_table
+    from bench.judge.verdicts import load_targets
+    from bench.measure.calibrate import PLANTED_REGRESSIONS, calibration_dir, run_calibration
+
+    targets = load_targets(args.targets)
+    if args.runs < 1:
+        raise HarnessError(f"--runs must be at least 1 (got {args.runs})")
+    planted = [] if args.planted == ["none"] else list(args.planted or PLANTED_REGRESSIONS)
+    aa_migration = None if args.aa_migration == "phase2" else args.aa_migration
+    wanted = [m for m in (aa_migration, *planted) if m is not None]
+    if wanted and "migration" not in {f.name for f in dataclasses.fields(HarnessConfig)}:
+        raise HarnessError(
+            f"calibrate needs a migration under test ({', '.join(wanted)}), and this checkout has no --migration "
+            "(bench/core/migration.py, branch mig): run with --aa-migration phase2 --planted none, or merge mig"
+        )
+    _refuse_unknown_migrations(wanted)
+    suites_from(args)
+    runs_dir = runs_dir_from_env(args.runs_dir)
+
+    def run_gate(migration: str | None) -> dict[str, Any]:
+        run_args = argparse.Namespace(**vars(args))
+        run_args.migration = migration  # read by config_from where --migration exists
+        return _benchmark(run_args, "ci", ())
+
+    out_dir = calibration_dir(runs_dir)
+    calibration = run_calibration(run_gate, targets, args.runs, out_dir, planted, aa_migration)
+    print("\n" + calibration_table(calibration))
+    print(f"calibration: {out_dir / 'calibration.md'}, {out_dir / 'calibration.json'}")
+    return 0
+
+
+def _refuse_unknown_migrations(names: list[str]) -> None:
+    """A typo in --planted is refused before the first of many gate runs, not after the A/A ones."""
+    import importlib
+
+    try:
+        shipped = set(importlib.import_module("bench.core.migration").shipped_names())
+    except (ImportError, AttributeError):
+        return  # no migration module: cmd_calibrate has refused the names already
+    unknown = [n for n in names if n not in shipped and not Path(n).is_file()]
+    if unknown:
+        raise HarnessError(
+            f"unknown migration {unknown[0]!r}: choose from {', '.join(sorted(shipped))} (schema/migrations/) "
+            "or give the path of a .sql file"
+        )
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from bench.core.results import load_results, resolve_run
     from bench.report.document import write_report

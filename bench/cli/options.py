@@ -65,8 +65,8 @@ def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
 
 
 # Commands that may create embedded servers, and those that write a run folder (checked before any work).
-WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile")
-WRITES_RUN_FOLDER = ("run", "bench", "gate")
+WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile", "calibrate")
+WRITES_RUN_FOLDER = ("run", "bench", "gate", "calibrate")
 
 
 def config_from(args: argparse.Namespace) -> HarnessConfig:
@@ -367,4 +367,25 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
         metavar=("SOURCE", "GENERATED"),
         default=None,
         help="no database: print the fidelity report of two profile files (exit 1 when a statistic is off)",
+    )
+
+
+def add_calibrate_options(parser: argparse.ArgumentParser) -> None:
+    from bench.measure.calibrate import AA_MIGRATION, PLANTED_REGRESSIONS
+
+    g = parser.add_argument_group("calibrate")
+    g.add_argument("--runs", type=int, default=10, help="gate runs per migration (default 10; `make calibrate RUNS=K`)")
+    g.add_argument(
+        "--planted",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help=f"a planted regression to run (repeatable; default: {', '.join(PLANTED_REGRESSIONS)}); "
+        "--planted none runs the A/A gates only",
+    )
+    g.add_argument(
+        "--aa-migration",
+        default=AA_MIGRATION,
+        help=f"the migration of the A/A runs (default {AA_MIGRATION}, a migration that changes nothing; "
+        "phase2 judges the Phase 2 file instead)",
     )

@@ -132,7 +132,7 @@ def evaluate(
         checks.append(_reported(check, exempt_speedups) if exempt_speedups and check.status != "reported" else check)
         plans = _plan_checks(promise, cases, targets.plan_assertions)
         checks.extend(_reported(c, exempt_plans) if exempt_plans and c.status != "reported" else c for c in plans)
-    checks.extend(_control_check(v) for v in verdicts.values() if v.kind == "control")
+    checks.extend(control_check(v) for v in verdicts.values() if v.kind == "control")
     checks.append(_rows_check(list(cases.values())))
     for name, section in (run.suites or {}).items():
         checks.extend(_suite_checks(name, section))
@@ -248,7 +248,8 @@ def _plan_checks(promise: Promise, cases: dict[str, CaseResult], plan_assertions
     return checks
 
 
-def _control_check(verdict: Verdict) -> GateCheck:
+def control_check(verdict: Verdict) -> GateCheck:
+    """A control verdict as the gate checks it (bench.judge.calibration re-judges injected slowdowns with it)."""
     status = _status(verdict.verdict, CONTROL_WORDS, "fail")
     message = f"{verdict.verdict}: {verdict.evidence}"
     check = GateCheck(verdict.promise, "control", status, _interval(verdict), _bound(verdict), message)
