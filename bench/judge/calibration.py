@@ -168,6 +168,7 @@ class Calibration:
     machine: str
     date: str
     control_tolerance_pct: float
+    aa_migration: str = "noop"  # what the A/A runs applied; "phase2" on a checkout without the no-op migration
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +176,7 @@ class Calibration:
             "machine": self.machine,
             "date": self.date,
             "control_tolerance_pct": self.control_tolerance_pct,
+            "aa_migration": self.aa_migration,
             "false_alarms": {
                 "rate": failure_rate(self.aa).to_dict(),
                 "goal": FALSE_ALARM_GOAL,

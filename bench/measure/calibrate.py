@@ -74,6 +74,7 @@ def run_calibration(
         machine=machine_description(),
         date=datetime.now(UTC).strftime("%Y-%m-%d"),
         control_tolerance_pct=targets.control_tolerance_pct,
+        aa_migration=aa_label,
     )
     write_calibration(calibration, out_dir)
     return calibration
