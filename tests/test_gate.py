@@ -521,6 +521,12 @@ class TestCli:
         args = ("--results", str(path), "--baseline", str(base), "--baseline-tolerance-pct", "60")
         assert self.gate(tmp_path, *args) == 0
 
+    def test_baseline_is_repeatable_and_pooled(self, doc: Doc, stored: Doc, tmp_path: Path) -> None:
+        path = self.write(slowed(meeting_everything(doc), "control_last_24h", 0.7), tmp_path)
+        one, two = self.write(stored, tmp_path, "b1.json"), self.write(stored, tmp_path, "b2.json")
+        assert self.gate(tmp_path, "--results", str(path), "--baseline", str(one), "--baseline", str(two)) == 1
+        assert "2 baselines pooled" in (tmp_path / "junit.xml").read_text()
+
     def test_mismatched_baseline_exits_2_naming_both(
         self, stored: Doc, tmp_path: Path, capsys: pytest.CaptureFixture[str]
     ) -> None:
