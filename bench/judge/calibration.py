@@ -96,6 +96,17 @@ def failure_rate(outcomes: Iterable[GateOutcome]) -> Rate:
     return rate(sum(1 for o in outcomes if o.failed), len(outcomes))
 
 
+def detection_rate(outcomes: Iterable[GateOutcome], expected: Sequence[str] = ()) -> Rate:
+    """The share of a planted regression's gate runs that failed on a check it is meant to trip (a failed
+    check named by one of the `expected` prefixes, e.g. "plan:" or "control:control_last_24h"); any failed
+    check counts when nothing is expected. A run that failed only on another check was caught by noise."""
+    outcomes = list(outcomes)
+    if not expected:
+        return failure_rate(outcomes)
+    hits = sum(1 for o in outcomes if any(c.startswith(tuple(expected)) for c in o.failed_checks))
+    return rate(hits, len(outcomes))
+
+
 def failing_checks(outcomes: Iterable[GateOutcome]) -> list[tuple[str, int]]:
     """Which checks failed, most often first: the right check named for a planted regression, the noisy one
     for A/A runs."""
@@ -169,6 +180,7 @@ class Calibration:
     date: str
     control_tolerance_pct: float
     aa_migration: str = "noop"  # what the A/A runs applied; "phase2" on a checkout without the no-op migration
+    expected: dict[str, tuple[str, ...]] = field(default_factory=dict)  # planted name -> checks it should trip
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -185,7 +197,9 @@ class Calibration:
             },
             "planted": {
                 name: {
-                    "detection": failure_rate(runs).to_dict(),
+                    "detection": detection_rate(runs, self.expected.get(name, ())).to_dict(),
+                    "any_check_failed": failure_rate(runs).to_dict(),
+                    "expected_checks": list(self.expected.get(name, ())),
                     "goal": DETECTION_GOAL,
                     "checks": failing_checks(runs),
                     "runs": [o.to_dict() for o in runs],
@@ -215,10 +229,12 @@ def calibration_table(calibration: Calibration) -> str:
         ),
     ]
     for name, runs in calibration.planted.items():
-        detection = failure_rate(runs)
+        expected = calibration.expected.get(name, ())
+        detection = detection_rate(runs, expected)
         goal = f">= {DETECTION_GOAL:.0%}"
+        measured = "detection by " + ", ".join(f"`{e}*`" for e in expected) if expected else "detection"
         lines.append(
-            _row(f"`{name}`", "detection", detection, goal, _met(detection, DETECTION_GOAL), failing_checks(runs))
+            _row(f"`{name}`", measured, detection, goal, _met(detection, DETECTION_GOAL), failing_checks(runs))
         )
     curve = calibration.curve
     if curve is not None:
