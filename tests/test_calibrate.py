@@ -130,7 +130,10 @@ class TestRunner:
         assert written["false_alarms"]["rate"]["hits"] == 0
         assert written["planted"]["regress_x"]["detection"]["n"] == 2
         table = (tmp_path / "calibration.md").read_text()
-        assert "| A/A (no-op migration) | false alarms | 0/2 = 0% [0%, 66%] | <= 5% | yes | none |" in table
+        assert (
+            "| A/A (no-op migration) | false alarms | 0/2 = 0% [0%, 66%] | <= 5% | not yet shown (more runs) | none |"
+            in table
+        )
         assert "`control:control_last_24h` x2" in table
         assert "Smallest control slowdown detected" in table
 
@@ -144,6 +147,8 @@ class TestRunner:
         failed = GateOutcome("noop", "r", True, ("control:x",), 10, 8)
         calibration = Calibration(1, (failed,), {}, None, "machine", "2026-12-02", 10.0)
         assert "| 1/1 = 100% [21%, 100%] | <= 5% | no | `control:x` x1 |" in calibration_table(calibration)
+        many = Calibration(1, (GateOutcome("noop", "r", False, (), 10, 8),) * 80, {}, None, "m", "d", 10.0)
+        assert "| 0/80 = 0% [0%, 5%] | <= 5% | yes | none |" in calibration_table(many)
 
 
 def calibrate_args(harness_config: HarnessConfig, tmp_path: Path, *extra: str) -> list[str]:
