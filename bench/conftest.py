@@ -1,8 +1,8 @@
-"""pytest-benchmark is the runner of the query suite: `pytest bench -k jsonb` times one case.
+"""`pytest bench -k jsonb`: pytest-benchmark as a front end of the query suite (times one case).
 
-Started by `python -m bench run`, the suite receives a prepared run (instances, parameters, run folder).
-Started directly with pytest, it prepares one itself from the environment (PHASE2_* variables) and writes
-the results document when the session ends.
+`python -m bench run` times the cases itself (bench.measure.run); under pytest the suite prepares its own run
+from the environment (PHASE2_* variables), times each slot with the same bench.measure.timing through
+pytest-benchmark's pedantic mode, and writes the results document when the session ends.
 """
 
 from __future__ import annotations
@@ -30,10 +30,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 @pytest.fixture(scope="session")
 def run_context(request: pytest.FixtureRequest) -> Iterator[Any]:
-    plugin = next((p for p in request.config.pluginmanager.get_plugins() if type(p).__name__ == "_ContextPlugin"), None)
-    if plugin is not None:
-        yield plugin.context
-        return
     from bench.core.config import HarnessConfig
     from bench.measure.run import finalize, prepared_run
     from bench.measure.timing import MeasureSettings

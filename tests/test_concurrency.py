@@ -39,6 +39,7 @@ from bench.measure.suites.concurrency import LoadSettings, measure_concurrency, 
 from bench.measure.suites.scratch import RowStream, build_copies, generation_spec, insert_rows, scratch_pair
 from bench.report.document import write_report
 from bench.report.load_section import format_load_section
+from generators.copy_format import COLUMNS
 
 SERVER_BINARIES = ("initdb", "postgres", "pg_ctl")
 STORED = Path(__file__).parent / "data" / "results_ci_partitions.json"  # a real ci-preset results document
@@ -121,6 +122,34 @@ def test_ingest_batches_land_in_the_scratch_copy_only(
         assert rows == (prefill + batches * batch,)  # every batch wrote all its rows: new ids, no conflicts
     with loaded_pair.after.connect() as conn:
         assert conn.execute("SELECT count(*) FROM agent_events").fetchone() == measured_before
+
+
+def test_ingest_values_with_colons_reach_the_table_unchanged(
+    loaded_pair: InstancePair, pg_binaries: PgBinaries, tmp_path: Path
+) -> None:
+    """pgbench reads `:name` inside string literals as a variable; a payload such as "docker build -t api:dev"
+    aborted every batch holding it (found in a default-preset run). The values must arrive as written."""
+    dataset = require_loaded(loaded_pair)
+    spec = generation_spec(dataset, 2_000 + 10)
+    stream = RowStream(spec)
+    data = {"command": "docker build -t api:dev .", "path": "C:\\src\\x:y", "marker": "test:colons"}
+    tags, version = ["deploy:prod", "a::b"], "v1:beta\\x"
+    with scratch_pair(loaded_pair, "test_colons") as copies:
+        build_copies([copies.after], loaded_pair.engine, spec, stream, 2_000, [True], progress=False)
+        rows = [list(r) for r in insert_rows(stream.take(10))]
+        rows[0][COLUMNS.index("data")] = json.dumps(data)
+        rows[0][COLUMNS.index("tags")] = tags
+        rows[0][COLUMNS.index("agent_version")] = version
+        text = ingest_script(rows, spec.window_start, "ingest")
+        scripts = write_scripts(tmp_path / "scripts", {"ingest": text}, {"ingest": 1})
+        result = _one_second(pg_binaries.bindir, copies.after.dsn, [scripts[0].argument], "prepared", tmp_path / "run")
+        assert result.returncode == 0, result.stderr_tail  # type: ignore[attr-defined]
+        with copies.after.connect() as conn:
+            found = conn.execute(
+                "SELECT DISTINCT data, tags, agent_version FROM agent_events WHERE data @> %s::jsonb",
+                [json.dumps({"marker": data["marker"]})],
+            ).fetchall()
+    assert found == [(data, tags, version)]
 
 
 def test_missing_pgbench_is_one_clear_error_before_any_server_starts(

@@ -29,7 +29,7 @@ from bench.core.engine import TIMESCALEDB
 from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.db.database import MARKER_TABLE, ensure_marked, table_exists
 from bench.db.embedded import SERVICE_USER, free_port
-from bench.db.instances import InstancePair, open_instances
+from bench.db.instances import InstancePair, embedded_servers, open_instances
 from bench.db.pg_binaries import PgBinaries
 from bench.db.schema import (
     EXPECTED_AFTER,
@@ -634,3 +634,24 @@ def test_timescaledb_engine_refused_when_not_installed(
     )
     assert "--engine auto / postgres" in err
     assert not state_dir.exists(), "no server is set up for an engine that cannot run"
+
+
+@pytest.mark.timescaledb
+def test_timescaledb_dataset_refused_by_binaries_without_it(
+    fresh_harness_config: Callable[..., HarnessConfig], timescaledb_bin: Path, pg_binaries: PgBinaries
+) -> None:
+    """Instances that hold the timescaledb extension, reopened with binaries lacking it: a clear error naming
+    both fixes, not an UndefinedFile from the first statement (found running `--engine postgres` after a
+    TimescaleDB run in the same folder)."""
+    if pg_binaries.has_timescaledb:
+        pytest.skip(f"the PostgreSQL binaries in {pg_binaries.bindir} have TimescaleDB, so none lack it here")
+    with_tsdb = fresh_harness_config(engine="timescaledb", pg_bin=timescaledb_bin)
+    with open_instances(with_tsdb) as pair, pair.before.connect() as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
+    without = HarnessConfig(state_dir=with_tsdb.state_dir, engine="postgres", pg_bin=pg_binaries.bindir)
+    with pytest.raises(HarnessError) as raised, open_instances(without):
+        pass
+    message = str(raised.value)
+    assert "holds a TimescaleDB" in message and str(pg_binaries.bindir) in message
+    assert "PHASE2_BENCH_PG_BIN" in message and "python -m bench clean" in message
+    assert not any(s.running_pid_port() for s in embedded_servers(without)), "servers it started are stopped again"

@@ -30,11 +30,13 @@ from bench.cli.commands import (
 from bench.cli.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, during_interrupt, on_interrupt, running
 from bench.cli.options import (
     DEFAULT_SUITES,
+    TAKES_MIGRATION,
     add_calibrate_options,
     add_dataset_options,
     add_gate_options,
     add_instance_options,
     add_measure_options,
+    add_migration_option,
     add_profile_options,
     add_runs_dir_option,
     targets_of,
@@ -99,6 +101,8 @@ def build_parser() -> argparse.ArgumentParser:
                 action="store_true",
                 help="also compare the streaming load with the server's own COPY FROM file",
             )
+        if name in TAKES_MIGRATION:
+            add_migration_option(p)
         if name in ("run", "bench", "gate", "calibrate"):
             add_measure_options(p)
         if name in ("run", "bench", "gate", "calibrate", "report", "compare"):

@@ -11,12 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.options import (
     DEFAULT_SUITES,
+    check_measure_inputs,
     check_run_inputs,
     check_suite_tools,
     config_from,
     dataset_spec_from,
     load_options_from,
     measure_settings_from,
+    migration_from,
+    repeat_from,
     suites_from,
     workload_from,
 )
@@ -24,6 +27,7 @@ from bench.core.config import runs_dir_from_env
 from bench.core.errors import HarnessError
 
 if TYPE_CHECKING:
+    from bench.core.migration import Migration
     from bench.db.instances import InstancePair
     from generators.shape import DatasetSpec
 
@@ -95,15 +99,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if all(s.get("healthy") for s in statuses) else 1
 
 
-def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec) -> dict[str, Any]:
+def _load(args: argparse.Namespace, pair: InstancePair, spec: DatasetSpec, migration: Migration) -> dict[str, Any]:
     from bench.load.loader import load_dataset
 
     print(
         f"dataset: {spec.rows:,} rows, seed {spec.seed}, fingerprint {spec.fingerprint()[:12]}; "
-        f"engine: {pair.engine.label}",
+        f"engine: {pair.engine.label}; migration under test: {migration.describe()}",
         flush=True,
     )
-    report = load_dataset(pair, spec, workers=args.workers, force=args.force, progress=not args.no_progress)
+    report = load_dataset(
+        pair, spec, workers=args.workers, force=args.force, progress=not args.no_progress, migration=migration
+    )
     print(report.summary(), flush=True)
     return report.to_dict()
 
@@ -113,8 +119,9 @@ def cmd_load(args: argparse.Namespace) -> int:
 
     spec = dataset_spec_from(args)
     config = config_from(args)
+    migration = migration_from(config)
     with open_instances(config) as pair:
-        _load(args, pair, spec)
+        _load(args, pair, spec, migration)
         if args.profile is not None:
             from bench.load.profile import fidelity_report, load_profile
 
@@ -145,6 +152,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         suites=suites,
         workload=workload_from(args),
         load_options=load_options_from(args),
+        repeat=repeat_from(args),
     )
     if app_section := format_app_section(doc):
         print("\n" + app_section)
@@ -174,14 +182,16 @@ def _benchmark(
     settings = measure_settings_from(args)
     workload = workload_from(args)
     config = config_from(args)
+    migration = migration_from(config)
     suites = suites_from(args, default_suites)
     load_options = load_options_from(args)
     check_suite_tools(config, suites)
+    check_measure_inputs(args)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         # From the load to the last suite: no other load or measurement can slip in between.
         for inst in pair:
             locks.enter_context(harness_lock(inst.dsn, inst.role))
-        load_report = _load(args, pair, spec)
+        load_report = _load(args, pair, spec, migration)
         return run_benchmark(
             config,
             settings,
@@ -194,6 +204,8 @@ def _benchmark(
             before_publish=before_publish,
             workload=workload,
             load_options=load_options,
+            pair=pair,  # the instances are opened once: load and measurement share them and their locks
+            repeat=repeat_from(args),
         )
 
 
@@ -254,9 +266,11 @@ def cmd_gate(args: argparse.Namespace) -> int:
     runs_dir = runs_dir_from_env(args.runs_dir)
     baseline = [load_results(b, runs_dir) for b in args.baseline or ()]
     if args.results:
-        if args.preset or args.rows or args.select or args.suites or args.workload:
+        if args.preset or args.rows or args.select or args.suites or args.workload or args.repeat or args.migration:
             raise HarnessError(
-                "--results judges an existing run: --preset, --rows, -k, --suites and --workload apply to a new run"
+                "--results judges an existing run: --preset, --rows, -k, --suites, --workload, --repeat and "
+                "--migration apply "
+                "to a new run"
             )
         path = resolve_run(args.results, runs_dir)
         doc = load_results(path)

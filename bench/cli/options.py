@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.core.config import (
     ENGINES,
+    ENV_MIGRATION,
     ENV_RUNS_DIR,
     ENV_STATE_DIR,
     HarnessConfig,
@@ -18,6 +19,7 @@ from bench.core.config import (
 from bench.core.errors import HarnessError
 
 if TYPE_CHECKING:
+    from bench.core.migration import Migration
     from bench.measure.suites import LoadOptions
     from bench.measure.timing import MeasureSettings
     from generators.shape import DatasetSpec
@@ -55,6 +57,20 @@ def add_instance_options(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--after-port", type=int, default=None, help="port for the embedded after server (default: free)")
 
 
+def add_migration_option(parser: argparse.ArgumentParser) -> None:
+    """The migration under test, for the commands that build or measure `after`."""
+    from bench.core.migration import PHASE2_LABEL, shipped_names
+
+    parser.add_argument(
+        "--migration",
+        default=None,
+        metavar="FILE|NAME",
+        help="the SQL that turns before into after: a file, or a shipped name "
+        f"({', '.join([PHASE2_LABEL, *shipped_names()])}); default: Phase 2, schema/migration_phase2.sql "
+        f"(env {ENV_MIGRATION})",
+    )
+
+
 def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--runs-dir",
@@ -67,6 +83,7 @@ def add_runs_dir_option(parser: argparse.ArgumentParser) -> None:
 # Commands that may create embedded servers, and those that write a run folder (checked before any work).
 WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile", "calibrate")
 WRITES_RUN_FOLDER = ("run", "bench", "gate", "calibrate")
+TAKES_MIGRATION = ("load", "run", "bench", "gate")
 
 
 def config_from(args: argparse.Namespace) -> HarnessConfig:
@@ -76,7 +93,16 @@ def config_from(args: argparse.Namespace) -> HarnessConfig:
         require_writable_dir(config.state_dir, "state directory", "--state-dir", ENV_STATE_DIR)
     if command in WRITES_RUN_FOLDER and not getattr(args, "results", None):
         require_writable_dir(config.runs_dir, "runs directory", "--runs-dir", ENV_RUNS_DIR)
+    if command in TAKES_MIGRATION:
+        migration_from(config)  # a missing, empty or SQL-less file is refused before any server starts
     return config
+
+
+def migration_from(config: HarnessConfig) -> Migration:
+    """The migration under test (--migration, else PHASE2_BENCH_MIGRATION, else Phase 2), read and checked."""
+    from bench.core.migration import read_migration
+
+    return read_migration(config.migration)
 
 
 def targets_of(args: argparse.Namespace) -> HarnessConfig:
@@ -91,6 +117,7 @@ def targets_of(args: argparse.Namespace) -> HarnessConfig:
         before_port=args.before_port,
         after_port=args.after_port,
         runs_dir=getattr(args, "runs_dir", None),
+        migration=getattr(args, "migration", None),
     )
     check_dsn_syntax(config)
     return config
@@ -123,7 +150,19 @@ def add_dataset_options(parser: argparse.ArgumentParser) -> None:
 
 def add_measure_options(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("measurement")
-    g.add_argument("-k", "--select", default=None, help="only cases matching this pytest -k expression")
+    g.add_argument(
+        "-k",
+        "--select",
+        default=None,
+        help="only case slots whose id case[label] matches: words (substrings), and, or, not, parentheses",
+    )
+    g.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="measurement rounds of the timed cases, both servers restarted and the order shuffled between "
+        "them (default 1)",
+    )
     g.add_argument("--targets", type=Path, default=None, help="targets TOML (default: bench/targets.toml)")
     g.add_argument("--warmup", type=int, default=None, help="untimed executions per instance before timing")
     g.add_argument("--min-rounds", type=int, default=None)
@@ -209,6 +248,22 @@ def check_run_inputs(args: argparse.Namespace, default_suites: tuple[str, ...] =
 
     suites_from(args, default_suites)
     load_targets(args.targets)
+    check_measure_inputs(args)
+
+
+def check_measure_inputs(args: argparse.Namespace) -> None:
+    """A bad --repeat or -k is refused before servers start and data loads."""
+    from bench.measure.run import check_repeat
+    from bench.measure.selection import compile_selection
+
+    check_repeat(repeat_from(args))
+    if getattr(args, "select", None):
+        compile_selection(args.select)
+
+
+def repeat_from(args: argparse.Namespace) -> int:
+    repeat = getattr(args, "repeat", None)
+    return 1 if repeat is None else int(repeat)
 
 
 def dataset_spec_from(args: argparse.Namespace, default_preset: str = "default") -> DatasetSpec:

@@ -36,6 +36,7 @@ ENV_PG_BIN = "PHASE2_BENCH_PG_BIN"
 ENV_ENGINE = "PHASE2_BENCH_ENGINE"
 ENV_BEFORE_DSN = "PHASE2_BEFORE_DSN"
 ENV_AFTER_DSN = "PHASE2_AFTER_DSN"
+ENV_MIGRATION = "PHASE2_BENCH_MIGRATION"
 
 
 def default_state_dir() -> Path:
@@ -91,6 +92,8 @@ class HarnessConfig:
     before_port: int | None = None
     after_port: int | None = None
     runs_dir: Path = field(default_factory=default_runs_dir)
+    # The migration under test: a SQL file or a shipped name (bench.core.migration); None is Phase 2.
+    migration: str | None = None
 
     def __post_init__(self) -> None:
         if self.engine not in ENGINES:
@@ -127,6 +130,7 @@ class HarnessConfig:
             "before_dsn": os.environ.get(ENV_BEFORE_DSN) or None,
             "after_dsn": os.environ.get(ENV_AFTER_DSN) or None,
             "runs_dir": runs_dir_from_env(),
+            "migration": os.environ.get(ENV_MIGRATION) or None,
         }
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)  # type: ignore[arg-type]

@@ -23,3 +23,7 @@ class MigrationError(HarnessError):
             f"  statement: {statement.strip()}\n"
             f"  instance state: {state}"
         )
+
+
+class UsageError(HarnessError):
+    """A flag, environment variable or input file is wrong; refused before anything starts (exit status 2)."""

@@ -287,9 +287,9 @@ def delete_meta(conn: psycopg.Connection[Any], key: str) -> None:
 
 # Any fixed number: the advisory lock a phase2-bench process holds on each database it loads or measures.
 HARNESS_LOCK_KEY = 0x50484132  # "PHA2"
-# DSNs whose lock this process holds: `bench` holds them from its load to its last suite, and the load and the
-# measurement inside take them again without waiting on themselves.
-_locks_held: set[str] = set()
+# The connections holding this process's locks, by DSN: `bench` holds them from its load to its last suite, and
+# the load and the measurement inside take them again without waiting on themselves.
+_lock_conns: dict[str, psycopg.Connection[Any]] = {}
 
 
 @contextlib.contextmanager
@@ -299,22 +299,55 @@ def harness_lock(dsn: str, role: str) -> Iterator[None]:
 
     Held on a connection of its own for as long as the work lasts; the server releases it if the process dies.
     """
-    if dsn in _locks_held:
+    if dsn in _lock_conns:
         yield
         return
+    _lock_conns[dsn] = _take_lock(dsn, role)
+    try:
+        yield
+    finally:
+        _lock_conns.pop(dsn).close()
+
+
+def retake_harness_lock(dsn: str, role: str) -> None:
+    """A restart of the server (the load's physical copy) ended the connection holding the lock: take it again,
+    on a new connection that the enclosing harness_lock closes. Nothing to do when no lock is held."""
+    old = _lock_conns.get(dsn)
+    if old is None:
+        return
+    old.close()
+    _lock_conns[dsn] = _take_lock(dsn, role, " (it took the instance while the harness restarted it)")
+
+
+def _take_lock(dsn: str, role: str, while_restarting: str = "") -> psycopg.Connection[Any]:
     conn = connect(dsn, role, application_name=f"phase2-bench pid {os.getpid()}")
     try:
         row = conn.execute("SELECT pg_try_advisory_lock(%s)", [HARNESS_LOCK_KEY]).fetchone()
         if not row or not row[0]:
             raise HarnessError(
-                f"another phase2-bench process ({_lock_holder(conn)}) is measuring or loading the {role} instance; "
-                "wait for it to finish, or use other instances (--state-dir or other DSNs)"
+                f"another phase2-bench process ({_lock_holder(conn)}) is measuring or loading the {role} instance"
+                f"{while_restarting}; wait for it to finish, or use other instances (--state-dir or other DSNs)"
             )
-        _locks_held.add(dsn)
-        try:
-            yield
-        finally:
-            _locks_held.discard(dsn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+@contextlib.contextmanager
+def harness_lock_after_restart(dsn: str, role: str) -> Iterator[None]:
+    """The harness lock of a process that restarted the server itself: the restart released the lock its
+    harness_lock connection held, so it is taken again on a new connection (no other process could connect
+    while the server was down)."""
+    conn = connect(dsn, role, application_name=f"phase2-bench pid {os.getpid()}")
+    try:
+        row = conn.execute("SELECT pg_try_advisory_lock(%s)", [HARNESS_LOCK_KEY]).fetchone()
+        if not row or not row[0]:
+            raise HarnessError(
+                f"another phase2-bench process ({_lock_holder(conn)}) took the {role} instance while this run "
+                "restarted it between measurement rounds; run again when it has finished"
+            )
+        yield
     finally:
         conn.close()
 

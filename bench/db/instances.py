@@ -10,13 +10,21 @@ from typing import Any
 
 import psycopg
 
-from bench.core.config import HarnessConfig
+from bench.core.config import ENV_PG_BIN, HarnessConfig
 from bench.core.engine import Engine, resolve_engine
 from bench.core.errors import HarnessError
-from bench.db.database import check_dsn_syntax, check_target, connect, mark, redact_dsn, timescaledb_presence
+from bench.db.database import (
+    check_dsn_syntax,
+    check_target,
+    connect,
+    harness_lock_after_restart,
+    mark,
+    redact_dsn,
+    timescaledb_presence,
+)
 from bench.db.embedded import DATABASE, EmbeddedServer, ServiceAccount
 from bench.db.pg_binaries import find_pg_binaries
-from bench.db.server_use import ServerUse
+from bench.db.server_use import ServerUse, flock_holders
 
 ROLES = ("before", "after")
 
@@ -42,6 +50,7 @@ class InstancePair:
     after: Instance
     engine: Engine
     started: list[str] = field(default_factory=list)
+    use: ServerUse | None = None  # embedded servers: this process's use of them (who else may, before a restart)
 
     def __iter__(self) -> Iterator[Instance]:
         return iter((self.before, self.after))
@@ -112,6 +121,23 @@ def _create_database(server: EmbeddedServer) -> None:
             conn.execute(f"CREATE DATABASE {DATABASE}")
 
 
+def _refuse_timescaledb_data_without_library(server: EmbeddedServer, recorded_binaries: object) -> None:
+    """A database that holds the timescaledb extension cannot run any statement on binaries without it."""
+    admin = f"host=127.0.0.1 port={server.port} user=bench dbname={DATABASE}"
+    with connect(admin, server.name) as conn:
+        row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'timescaledb'").fetchone()
+    if row is None:
+        return
+    other = recorded_binaries and str(recorded_binaries) != str(server.binaries.bindir)
+    earlier = f" ({recorded_binaries})" if other else ""
+    raise HarnessError(
+        f"the {server.name} instance holds a TimescaleDB {row[0]} dataset, loaded with binaries that have "
+        f"TimescaleDB{earlier}, but the PostgreSQL binaries in {server.binaries.bindir} have no TimescaleDB, so no "
+        f"statement can run there: point {ENV_PG_BIN} (or --pg-bin) at the binaries with TimescaleDB again, or "
+        "remove the harness's embedded instances with `python -m bench clean` and load again"
+    )
+
+
 def _open_embedded(
     config: HarnessConfig,
     servers: list[EmbeddedServer],
@@ -126,6 +152,7 @@ def _open_embedded(
     preload = servers[0].binaries.has_timescaledb
     for server in servers:
         server.init()
+        recorded_binaries = server.recorded().get("binaries")
         live = server.running_pid_port()
         if live and preload and restart and not server.recorded().get("timescaledb_preloaded"):
             if not use.alone():
@@ -140,10 +167,12 @@ def _open_embedded(
             server.start(preload, ports[server.name])
             started.append(server)
         _create_database(server)
+        if not preload:
+            _refuse_timescaledb_data_without_library(server, recorded_binaries)
     before, after = (Instance(s.name, s.dsn(), "embedded", s) for s in servers)
     check_both([before, after])
     mark_both([before, after])
-    return InstancePair(before, after, engine, [s.name for s in started])
+    return InstancePair(before, after, engine, [s.name for s in started], use)
 
 
 @contextlib.contextmanager
@@ -213,3 +242,35 @@ def sole_use(config: HarnessConfig) -> Iterator[tuple[list[EmbeddedServer], Serv
 def stop_embedded(config: HarnessConfig) -> list[str]:
     with sole_use(config) as (servers, _):
         return [server.name for server in servers if server.stop()]
+
+
+EXTERNAL_NOT_RESTARTED = (
+    "external instances (--before-dsn/--after-dsn) cannot be restarted by the harness: between measurement "
+    "rounds their connections were only opened again, so the rounds share one server lifetime and cache state"
+)
+
+
+def restart_between_rounds(pair: InstancePair, locks: contextlib.ExitStack) -> bool:
+    """Stop and start both embedded servers (same port and settings) and hold the harness lock again on each;
+    returns False for external instances, which are left as they are."""
+    if any(inst.server is None for inst in pair):
+        return False
+    assert pair.before.server is not None
+    use = ServerUse(pair.before.server.root.parent)
+    with use.deciding():
+        # Only processes count: this one may hold the users lock more than once (its own nested commands).
+        others = flock_holders(use.users_file)
+        if others:
+            raise HarnessError(
+                f"another phase2-bench process (pid {', '.join(map(str, others))}) uses the embedded servers, so "
+                "they are not restarted under it between measurement rounds: wait for it to finish, or run with "
+                "--repeat 1"
+            )
+        for inst in pair:
+            assert inst.server is not None
+            inst.server.stop()
+            inst.server.start_again()
+        # Still deciding: a process joining now waits until this run holds its lock again.
+        for inst in pair:
+            locks.enter_context(harness_lock_after_restart(inst.dsn, inst.role))
+    return True

@@ -1,4 +1,5 @@
-"""Creating agent_events on an engine, building its indexes, applying the Phase 2 migration, checking index sets."""
+"""Creating agent_events on an engine, building its indexes, applying the migration under test, index sets and
+their differences."""
 
 from __future__ import annotations
 
@@ -16,10 +17,11 @@ from psycopg import sql
 from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
+from bench.core.migration import PHASE2_FILE, Migration
 from bench.core.sql_files import read_statements
 from bench.db.database import AGENT_EVENTS, HARNESS_KINDS, TARGET_SCHEMA, target_relation, timescaledb_presence
 
-MIGRATION_FILE = SCHEMA_DIR / "migration_phase2.sql"
+MIGRATION_FILE = PHASE2_FILE
 
 
 @dataclass(frozen=True)
@@ -180,10 +182,15 @@ def create_indexes_before(
 
 
 def apply_migration(
-    conn: psycopg.Connection[Any], path: Path = MIGRATION_FILE, on_statement: Callable[[], None] | None = None
+    conn: psycopg.Connection[Any],
+    migration: Migration | Path = MIGRATION_FILE,
+    on_statement: Callable[[], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Apply the migration in one transaction, so a failure leaves the instance exactly as it was before."""
-    statements = read_statements(path)
+    if isinstance(migration, Migration):
+        path, statements = migration.path, list(migration.statements)
+    else:
+        path, statements = migration, read_statements(migration)
     steps = []
     with conn.transaction():
         for index, statement in enumerate(statements, start=1):
@@ -243,9 +250,52 @@ def compare_index_sets(actual: list[IndexDef], expected: tuple[IndexDef, ...]) -
     return problems
 
 
-def index_set_report(actual: list[IndexDef], expected: tuple[IndexDef, ...]) -> dict[str, Any]:
+def expected_index_set(role: str, phase2: bool) -> tuple[IndexDef, ...] | None:
+    """The design document's table for this instance: before always has the 7 indexes; after has the 8 only
+    when the migration under test is Phase 2 (other migrations have no expected set, only a diff)."""
+    if role == "before":
+        return EXPECTED_BEFORE
+    return EXPECTED_AFTER if phase2 else None
+
+
+def index_set_report(actual: list[IndexDef], expected: tuple[IndexDef, ...] | None) -> dict[str, Any]:
     return {
         "indexes": [asdict(d) for d in actual],
-        "expected": [asdict(d) for d in expected],
-        "differences": compare_index_sets(actual, expected),
+        "expected": [asdict(d) for d in expected] if expected is not None else None,
+        "differences": compare_index_sets(actual, expected) if expected is not None else [],
     }
+
+
+INDEX_DEFINITIONS_SQL = f"""
+SELECT i.relname, pg_get_indexdef(ix.indexrelid)
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+WHERE ix.indrelid = '{AGENT_EVENTS}'::regclass
+ORDER BY i.relname
+"""
+
+
+def index_definitions(conn: psycopg.Connection[Any]) -> dict[str, str]:
+    """Index name -> its full definition (columns, method, operator classes, predicate), as the server prints it."""
+    return {name: definition for name, definition in conn.execute(INDEX_DEFINITIONS_SQL).fetchall()}
+
+
+def index_diff(before: dict[str, str], after: dict[str, str]) -> dict[str, Any]:
+    """What the migration did to agent_events' indexes, read from both databases rather than from the SQL."""
+    return {
+        "added": [{"name": n, "definition": after[n]} for n in sorted(after.keys() - before.keys())],
+        "dropped": [{"name": n, "definition": before[n]} for n in sorted(before.keys() - after.keys())],
+        "changed": [
+            {"name": n, "before": before[n], "after": after[n]}
+            for n in sorted(before.keys() & after.keys())
+            if before[n] != after[n]
+        ],
+        "unchanged": len([n for n in before.keys() & after.keys() if before[n] == after[n]]),
+    }
+
+
+def describe_index_diff(diff: dict[str, Any]) -> str:
+    """One line: `+ agent_events_data_idx; - agent_events_session_id_idx` or `no index changed`."""
+    parts = [f"+ {d['name']}" for d in diff["added"]] + [f"- {d['name']}" for d in diff["dropped"]]
+    parts += [f"~ {d['name']}" for d in diff["changed"]]
+    return "; ".join(parts) if parts else "no index changed"

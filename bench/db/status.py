@@ -16,7 +16,7 @@ from bench.core.errors import HarnessError
 from bench.db.database import TARGET_SCHEMA, is_marked, read_meta, timescaledb_presence
 from bench.db.environment import server_facts
 from bench.db.instances import Instance
-from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, index_set, index_set_report
+from bench.db.schema import expected_index_set, index_set, index_set_report
 
 TABLE_SHAPE_SQL = """
 SELECT c.relkind::text,
@@ -81,7 +81,8 @@ def instance_status(instances: Iterable[Instance]) -> list[dict[str, Any]]:
                 entry["settings"] = facts["settings"]
                 entry["dataset"] = read_meta(conn, "dataset")
                 if shape["kind"] in ("hypertable", "partitioned", "table"):
-                    expected = EXPECTED_BEFORE if inst.role == "before" else EXPECTED_AFTER
+                    migration = (entry["dataset"] or {}).get("migration") or {}
+                    expected = expected_index_set(inst.role, migration.get("is_phase2", True))
                     entry["index_set"] = index_set_report(index_set(conn), expected)
         except (HarnessError, psycopg.Error) as e:
             entry["healthy"] = False
@@ -108,6 +109,7 @@ def format_status(statuses: list[dict[str, Any]]) -> str:
             lines.append(
                 f"  dataset: {dataset.get('rows')} rows, state {dataset.get('state')}, "
                 f"fingerprint {str(dataset.get('fingerprint'))[:12]}"
+                + (f", migration {dataset['migration'].get('label')}" if dataset.get("migration") else "")
             )
         else:
             lines.append("  dataset: none loaded (python -m bench load)")
@@ -116,7 +118,12 @@ def format_status(statuses: list[dict[str, Any]]) -> str:
             lines.append(f"  indexes ({len(idx['indexes'])}):")
             for d in idx["indexes"]:
                 lines.append(f"    {d['name']} ({', '.join(d['columns'])}) {d['method']}")
-            verdict = "matches the design document" if not idx["differences"] else "DIFFERS from the design document"
+            if idx["expected"] is None:
+                verdict = "not checked: the migration under test is not Phase 2's"
+            elif idx["differences"]:
+                verdict = "DIFFERS from the design document"
+            else:
+                verdict = "matches the design document"
             lines.append(f"  index set {verdict}")
             lines += [f"    - {d}" for d in idx["differences"]]
     return "\n".join(lines)

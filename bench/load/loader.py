@@ -1,20 +1,21 @@
-"""Loading a generated dataset into both instances with COPY, then indexes, migration and VACUUM ANALYZE.
+"""Loading a generated dataset: COPY into `before`, its indexes, VACUUM ANALYZE; `after` is a physical copy of it
+(bench.db.clone) plus the migration under test, or, where a copy is not possible, loaded beside it the same way.
 
 A dataset fingerprint is written to each instance only after a complete, verified load; a load that was
 interrupted leaves state "loading" behind, which `require_loaded` refuses to measure and the next load redoes.
+`after`'s key adds the migration's sha256, so a changed migration reuses the loaded `before`.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
 import contextlib
 import functools
 import hashlib
 import queue
+import re
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +27,12 @@ from bench.core.config import SCHEMA_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError
 from bench.core.formatting import rate
-from bench.core.sql_files import read_statements
+from bench.core.migration import PHASE2_FILE, Migration, read_migration
+from bench.db.clone import clone_before_into_after, clone_unavailable
 from bench.db.database import AGENT_EVENTS, harness_lock, read_meta, write_meta
 from bench.db.instances import Instance, InstancePair
-from bench.db.schema import MIGRATION_FILE, apply_migration, create_indexes_before, create_table
+from bench.db.schema import apply_migration, create_indexes_before, create_table
+from bench.load.parallel import StatementCanceller, run_parallel
 from generators.copy_format import COLUMNS, generate_copy_chunks
 from generators.shape import DatasetSpec
 
@@ -38,20 +41,25 @@ _DONE = object()
 
 
 def schema_hash() -> str:
-    """Changing any schema file (or the migration under test) invalidates loaded datasets."""
+    """Changing any schema file invalidates loaded datasets; the migration under test is `after`'s own key."""
     digest = hashlib.sha256()
     for path in sorted(SCHEMA_DIR.glob("*.sql")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        if path.name != PHASE2_FILE.name:
+            digest.update(path.name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
 
-def dataset_key(spec: DatasetSpec, engine: Engine) -> dict[str, Any]:
-    return {
+def dataset_key(spec: DatasetSpec, engine: Engine, migration: Migration | None = None) -> dict[str, Any]:
+    """What an instance's load must match to be reused: `before`'s key, plus the migration's hash for `after`."""
+    key: dict[str, Any] = {
         "fingerprint": spec.fingerprint(),
         "engine": engine.name,
         "schema_hash": schema_hash(),
         "rows": spec.rows,
     }
+    if migration is not None:
+        key["migration_sha256"] = migration.sha256
+    return key
 
 
 def is_current(meta: Any, key: dict[str, Any]) -> bool:
@@ -71,6 +79,19 @@ class LoadReport:
     vacuum_analyze_s: dict[str, float] = field(default_factory=dict)
     workers: int = 1
     notes: list[str] = field(default_factory=list)  # steps skipped because the role lacks a privilege
+    migration_under_test: dict[str, Any] = field(default_factory=dict)  # Migration.to_dict()
+    method: str = "clone"  # "clone": after is a copy of before; "side_by_side": both loaded from the generator
+    before_ready_s: float | None = None  # COPY, indexes and VACUUM ANALYZE of before alone
+    clone_s: float | None = None  # stop both, copy before's data directory over after's, start both
+    migrate_s: float | None = None  # the migration on the copy, its VACUUM ANALYZE and checks
+    both_ready_s: float | None = None  # from the start of the load until both instances are ready
+
+    @property
+    def ready_ratio(self) -> float | None:
+        """Both instances ready, as a multiple of loading and indexing before alone (clone path, before loaded)."""
+        if self.before_ready_s and self.both_ready_s and self.method == "clone" and "before" in self.loaded:
+            return self.both_ready_s / self.before_ready_s
+        return None
 
     @property
     def load_rows_per_s(self) -> float | None:
@@ -95,23 +116,47 @@ class LoadReport:
             "vacuum_analyze_s": self.vacuum_analyze_s,
             "workers": self.workers,
             "notes": self.notes,
+            "migration_under_test": self.migration_under_test,
+            "method": self.method,
+            "before_ready_s": self.before_ready_s,
+            "clone_s": self.clone_s,
+            "migrate_s": self.migrate_s,
+            "both_ready_s": self.both_ready_s,
+            "ready_ratio": self.ready_ratio,
         }
 
     def summary(self) -> str:
         if not self.loaded:
             return f"dataset {self.fingerprint[:12]} ({self.rows:,} rows) already loaded in both instances: skipped"
-        lines = [
-            f"loaded {self.rows:,} rows into {', '.join(self.loaded)} ({self.workers} worker(s) per instance)",
-            f"  generation: {rate(self.generate_rows_per_s or 0)} (generator busy {self.generate_s:.1f} s)",
-            f"  COPY stream: {rate(self.load_rows_per_s or 0)} per instance ({self.copy_s:.1f} s wall, "
-            "generation overlapped)",
-        ]
+        if self.skipped:
+            lines = [f"reused the loaded {', '.join(self.skipped)} (dataset {self.fingerprint[:12]} already there)"]
+        else:
+            lines = [f"loaded {self.rows:,} rows ({self.workers} worker(s) per instance)"]
+        how = "copied from before" if self.method == "clone" else "loaded beside before"
+        lines.append(f"  instances: {', '.join(r if r == 'before' else f'{r} ({how})' for r in self.loaded)}")
+        if self.copy_s:
+            lines += [
+                f"  generation: {rate(self.generate_rows_per_s or 0)} (generator busy {self.generate_s:.1f} s)",
+                f"  COPY stream: {rate(self.load_rows_per_s or 0)} per instance ({self.copy_s:.1f} s wall, "
+                "generation overlapped)",
+            ]
         for role, builds in self.index_build_s.items():
             lines.append(f"  index builds [{role}]: " + ", ".join(f"{k} {v:.1f}s" for k, v in builds.items()))
+        if self.clone_s is not None:
+            lines.append(f"  after copied from before's data directory: {self.clone_s:.1f} s (stop, copy, start)")
         if self.migration:
-            lines.append(f"  migration [after]: {sum(s['seconds'] for s in self.migration):.1f} s")
+            label = self.migration_under_test.get("label", "migration")
+            lines.append(f"  migration {label} [after]: {sum(s['seconds'] for s in self.migration):.1f} s")
         lines.append("  VACUUM ANALYZE: " + ", ".join(f"{k} {v:.1f}s" for k, v in self.vacuum_analyze_s.items()))
         lines += [f"  note: {note}" for note in self.notes]
+        if self.ready_ratio is not None:
+            assert self.both_ready_s is not None and self.before_ready_s is not None
+            lines.append(
+                f"  both ready in {self.both_ready_s:.1f} s = {self.ready_ratio:.2f} x the {self.before_ready_s:.1f} s "
+                "of loading and indexing before alone"
+            )
+        elif self.both_ready_s is not None:
+            lines.append(f"  both ready in {self.both_ready_s:.1f} s")
         return "\n".join(lines)
 
 
@@ -225,8 +270,11 @@ def _finish(
     key: dict[str, Any],
     canceller: StatementCanceller,
     bar: tqdm[Any] | None = None,
+    migration: Migration | None = None,
+    build_indexes: bool = True,
 ) -> None:
-    """Indexes (timed), the migration on `after`, VACUUM ANALYZE, row count check, then the fingerprint."""
+    """Indexes (timed; a copy of before has them), the migration on `after`, VACUUM ANALYZE, row count check, then
+    the fingerprint."""
 
     def step() -> None:
         canceller.check()  # an interrupt between two statements stops here, not after all of them
@@ -234,12 +282,20 @@ def _finish(
             bar.update(1)
 
     with canceller.connect(inst) as conn:
-        report.index_build_s[inst.role] = create_indexes_before(conn, step)
-        if inst.role == "after":
-            print("load: applying the migration to after ...", flush=True)
-            report.migration = apply_migration(conn, on_statement=step)
+        if build_indexes:
+            report.index_build_s[inst.role] = create_indexes_before(conn, step)
+        if migration is not None:
+            print(f"load: applying the migration {migration.label} to after ...", flush=True)
+            report.migration = apply_migration(conn, migration, on_statement=step)
         t0 = time.perf_counter()
-        conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
+        if build_indexes or _needs_analyze(conn, migration):
+            conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
+        else:
+            conn.execute(f"VACUUM {AGENT_EVENTS}")
+            report.notes.append(
+                "ANALYZE skipped on after: it is a copy of before's rows and the migration only changed indexes on "
+                "plain columns, so after keeps before's planner statistics (the same on both sides)"
+            )
         report.vacuum_analyze_s[inst.role] = time.perf_counter() - t0
         # Flush the load's dirty pages now, so no checkpoint writes them out under a timed query later.
         # (External servers may refuse it: it needs superuser or pg_checkpoint; the measurement still runs.)
@@ -266,10 +322,31 @@ def _finish(
                 "state": "complete",
                 "spec": spec.to_dict(),
                 "loaded_at": datetime.now(UTC).isoformat(),
-                "index_build_s": report.index_build_s[inst.role],
+                "index_build_s": report.index_build_s.get(inst.role, {}),
                 "copy_s": report.copy_s,
+                "built_by": "copy of before" if not build_indexes else "load",
+                **({"migration": migration.to_dict()} if migration is not None else {}),
             },
         )
+
+
+# Statements that change no row and no column (the copy's statistics stay true after them); a SELECT only when it
+# selects a constant, as noop.sql does (a SELECT can call a function that writes).
+INDEX_ONLY = re.compile(r"^(create\s+(unique\s+)?index\b|drop\s+index\b|comment\s+on\b|select\s+\d+$)", re.IGNORECASE)
+EXPRESSION_INDEXES_SQL = (
+    f"SELECT count(*) FROM pg_index WHERE indrelid = '{AGENT_EVENTS}'::regclass AND indexprs IS NOT NULL"
+)
+
+
+def _needs_analyze(conn: psycopg.Connection[Any], migration: Migration | None) -> bool:
+    """Whether a copy of the analyzed before needs ANALYZE after the migration: when the migration may have
+    changed rows or columns, or built an expression index (whose statistics only ANALYZE gathers)."""
+    if migration is None:
+        return False
+    if not all(INDEX_ONLY.match(statement) for statement in migration.statements):
+        return True
+    row = conn.execute(EXPRESSION_INDEXES_SQL).fetchone()
+    return bool(row and row[0])
 
 
 def load_dataset(
@@ -279,46 +356,126 @@ def load_dataset(
     force: bool = False,
     batch_rows: int = 50_000,
     progress: bool = True,
+    migration: Migration | None = None,
 ) -> LoadReport:
+    """`before` loaded and indexed, `after` the same data plus the migration under test (None: Phase 2)."""
     spec.validate()
     if workers < 1:
         raise HarnessError(f"--workers must be at least 1 (got {workers})")
+    migration = migration if migration is not None else read_migration(None)
     with contextlib.ExitStack() as locks:
         for inst in pair:
             locks.enter_context(harness_lock(inst.dsn, inst.role))
-        return _load_locked(pair, spec, workers, force, batch_rows, progress)
+        return _load_locked(pair, spec, workers, force, batch_rows, progress, migration)
+
+
+def _mark_loading(inst: Instance, key: dict[str, Any]) -> None:
+    with inst.connect() as conn:
+        write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
 
 
 def _load_locked(
-    pair: InstancePair, spec: DatasetSpec, workers: int, force: bool, batch_rows: int, progress: bool
+    pair: InstancePair,
+    spec: DatasetSpec,
+    workers: int,
+    force: bool,
+    batch_rows: int,
+    progress: bool,
+    migration: Migration,
 ) -> LoadReport:
-    key = dataset_key(spec, pair.engine)
-    targets: list[Instance] = []
-    skipped: list[Instance] = []
+    started = time.perf_counter()
+    keys = {"before": dataset_key(spec, pair.engine), "after": dataset_key(spec, pair.engine, migration)}
+    current: dict[str, bool] = {}
     for inst in pair:
         with inst.connect() as conn:
-            current = is_current(read_meta(conn, "dataset"), key)
-        (skipped if current and not force else targets).append(inst)
+            current[inst.role] = not force and is_current(read_meta(conn, "dataset"), keys[inst.role])
+    why_no_clone = None if all(current.values()) else clone_unavailable(pair)
+    if why_no_clone is None and not current["before"]:
+        current["after"] = False  # a copy of the new before replaces whatever after held
     report = LoadReport(
-        spec.rows, key["fingerprint"], [t.role for t in targets], [s.role for s in skipped], workers=workers
+        spec.rows,
+        keys["before"]["fingerprint"],
+        [r for r in ("before", "after") if not current[r]],
+        [r for r in ("before", "after") if current[r]],
+        workers=workers,
+        migration_under_test=migration.to_dict(),
+        method="clone" if why_no_clone is None else "side_by_side",
     )
-    if not targets:
+    if not report.loaded:
         return report
-    for inst in targets:
+    if why_no_clone is not None:
+        report.notes.append(f"after was loaded beside before, not copied from it: {why_no_clone}")
+    targets = [inst for inst in pair if not current[inst.role]]
+    generated = [t for t in targets if why_no_clone is not None or t.role == "before"]
+    for inst in generated:  # refused before anything is marked or dropped
         with inst.connect() as conn:
             require_connection_room(conn, inst.role, workers)
+    for inst in targets:  # marked first: an interrupted load is never taken as loaded
+        _mark_loading(inst, keys[inst.role])
+    if generated:
+        _generate(pair, spec, workers, batch_rows, progress, generated, keys, report, migration)
+    if why_no_clone is None:
+        report.before_ready_s = time.perf_counter() - started if "before" in report.loaded else None
+        print("load: after = a copy of before's data directory ...", flush=True)
+        report.clone_s = clone_before_into_after(pair)
+        _mark_loading(pair.after, keys["after"])
+        t0 = time.perf_counter()
+        steps = len(migration.statements) + 1
+        with tqdm(total=steps, unit="step", desc="migration, VACUUM ANALYZE", disable=not progress) as bar:
+            run_parallel(
+                [
+                    functools.partial(
+                        _finish,
+                        pair.after,
+                        report,
+                        spec,
+                        keys["after"],
+                        bar=bar,
+                        migration=migration,
+                        build_indexes=False,
+                    )
+                ]
+            )
+        report.migrate_s = time.perf_counter() - t0
+    report.both_ready_s = time.perf_counter() - started
+    return report
+
+
+def _generate(
+    pair: InstancePair,
+    spec: DatasetSpec,
+    workers: int,
+    batch_rows: int,
+    progress: bool,
+    targets: list[Instance],
+    keys: dict[str, dict[str, Any]],
+    report: LoadReport,
+    migration: Migration,
+) -> None:
+    """COPY the generated rows into each target, then its indexes (and on `after` the migration), VACUUM ANALYZE."""
     for inst in targets:
         with inst.connect() as conn:
-            write_meta(conn, "dataset", {**key, "state": "loading", "started_at": datetime.now(UTC).isoformat()})
             create_table(conn, pair.engine, spec.window_start, spec.reference_instant)
-    print(f"load: COPY {spec.rows:,} rows into {', '.join(report.loaded)} ...", flush=True)
+    print(f"load: COPY {spec.rows:,} rows into {', '.join(t.role for t in targets)} ...", flush=True)
     report.generate_s, report.copy_s = _stream(spec, targets, workers, batch_rows, progress)
-    print("load: building indexes, the migration on after, VACUUM ANALYZE ...", flush=True)
+    print("load: building indexes, VACUUM ANALYZE ...", flush=True)
     # 7 indexes and VACUUM ANALYZE per instance, plus the migration's statements on `after`
-    steps = sum(8 + (len(read_statements(MIGRATION_FILE)) if t.role == "after" else 0) for t in targets)
+    steps = sum(8 + (len(migration.statements) if t.role == "after" else 0) for t in targets)
     with tqdm(total=steps, unit="step", desc="indexes, migration, VACUUM ANALYZE", disable=not progress) as bar:
-        run_parallel([functools.partial(_finish, inst, report, spec, key, bar=bar) for inst in targets])
-    return report
+        run_parallel(
+            [
+                functools.partial(
+                    _finish,
+                    inst,
+                    report,
+                    spec,
+                    keys[inst.role],
+                    bar=bar,
+                    migration=migration if inst.role == "after" else None,
+                )
+                for inst in targets
+            ]
+        )
 
 
 # Connections another client could still open: reserved slots are kept back (superuser_reserved_connections,
@@ -343,68 +500,12 @@ def require_connection_room(conn: psycopg.Connection[Any], role: str, workers: i
         )
 
 
-class Cancelled(Exception):
-    """A run_parallel job stopped because the caller was interrupted or another job failed."""
-
-
-class StatementCanceller:
-    """The connections run_parallel's jobs work on, so an interrupt cancels their running statements (an index
-    build can take minutes) instead of waiting for every remaining one, and no job starts another."""
-
-    def __init__(self) -> None:
-        self.cancelled = threading.Event()
-        self._conns: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def connect(self, inst: Instance) -> Iterator[psycopg.Connection[Any]]:
-        with inst.connect() as conn:
-            with self._lock:
-                self._conns.append(conn)
-            try:
-                self.check()
-                yield conn
-            finally:
-                with self._lock:
-                    self._conns.remove(conn)
-
-    def check(self) -> None:
-        if self.cancelled.is_set():
-            raise Cancelled("cancelled: the run was interrupted or another instance failed")
-
-    def cancel(self) -> None:
-        self.cancelled.set()
-        with self._lock:
-            conns = list(self._conns)
-        for conn in conns:
-            with contextlib.suppress(psycopg.Error):
-                conn.cancel()
-
-
-def run_parallel(jobs: list[Callable[[StatementCanceller], None]]) -> None:
-    """Run per-instance jobs concurrently (each server works on its own core) and re-raise the first error.
-
-    On an interrupt (or a job's failure) the other jobs' statements are cancelled and the error re-raised as
-    soon as they have stopped, so no job goes on to record its work as complete.
-    """
-    canceller = StatementCanceller()
-    pool = ThreadPoolExecutor(max_workers=len(jobs))
-    futures = [pool.submit(job, canceller) for job in jobs]
-    try:
-        for future in futures:
-            future.result()
-    except BaseException:
-        pool.shutdown(wait=False, cancel_futures=True)
-        while not all(f.done() for f in futures):
-            canceller.cancel()  # again each round: a job may have been between two statements
-            concurrent.futures.wait(futures, timeout=0.5)
-        raise
-    finally:
-        pool.shutdown(wait=True)
-
-
-def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[str, Any]:
-    """The dataset both instances hold, refusing incomplete, mismatched or missing loads."""
+def require_loaded(
+    pair: InstancePair, spec: DatasetSpec | None = None, migration: Migration | None = None
+) -> dict[str, Any]:
+    """The dataset both instances hold, refusing incomplete, mismatched or missing loads, and an `after` built
+    with another migration than `migration` (when given). The migration `after` holds is returned under
+    "migration"."""
     metas = []
     for inst in pair:
         with inst.connect() as conn:
@@ -432,7 +533,19 @@ def require_loaded(pair: InstancePair, spec: DatasetSpec | None = None) -> dict[
             f"the loaded dataset ({metas[0].get('rows')} rows, fingerprint {str(metas[0].get('fingerprint'))[:12]}) "
             f"is not the requested one ({spec.rows} rows): run `python -m bench load` with the same options"
         )
-    return dict(metas[0])
+    loaded_migration = metas[1].get("migration") if isinstance(metas[1].get("migration"), dict) else None
+    if migration is not None and metas[1].get("migration_sha256") != migration.sha256:
+        held = (
+            f"the migration {loaded_migration.get('label')} (sha256 {str(loaded_migration.get('sha256'))[:12]})"
+            if loaded_migration
+            else "no recorded migration (a load by an older harness, or a copy of before not yet migrated)"
+        )
+        raise HarnessError(
+            f"the after instance holds {held}, but this run measures {migration.describe()}: load after with it, "
+            f"`make load ARGS='--migration {migration.cli_name}'` (python -m bench load --migration "
+            f"{migration.cli_name}; the loaded before is reused), or run with the migration after holds"
+        )
+    return {**metas[0], "migration": loaded_migration}
 
 
 def spec_at_rows(recorded: dict[str, Any], rows: int) -> DatasetSpec:

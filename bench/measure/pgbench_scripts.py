@@ -146,8 +146,23 @@ def reader_mix(workload: Workload, dashboard_open_minutes: float) -> dict[str, i
     return {case: max(1, round(w)) for case, w in weights.items() if w > 0}
 
 
+_LITERAL = re.compile(r"^\s*(E?)'(.*)'(::[\w\[\] ]+)?$", re.DOTALL)
+# In -M prepared/extended, pgbench turns every `:name` of a statement into a bind parameter, inside string
+# literals too ("docker build -t api:dev" in a payload became $50, which nothing typed: the batch aborted).
+_PGBENCH_VARIABLE = re.compile(r"(?<!:):(?=[A-Za-z_])")
+
+
 def _literal(value: Any) -> str:
-    return sql.Literal(value).as_string(None)
+    """A SQL literal pgbench leaves alone: a colon that would start a pgbench variable is written as the escape
+    \\x3a of an E'' string, which stays an untyped literal (so '{a:b}' still becomes a text[] or jsonb)."""
+    text = sql.Literal(value).as_string(None)
+    match = _LITERAL.match(text)
+    if match is None or not _PGBENCH_VARIABLE.search(match.group(2)):
+        return text
+    escaped, body, cast = match.group(1), match.group(2), match.group(3) or ""
+    if not escaped:
+        body = body.replace("\\", "\\\\")  # a standard string's backslashes, as an E'' string spells them
+    return "E'" + _PGBENCH_VARIABLE.sub(lambda _: "\\x3a", body) + "'" + cast
 
 
 def ingest_script(rows: Sequence[Sequence[Any]], window_start: datetime, label: str) -> str:

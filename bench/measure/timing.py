@@ -210,3 +210,21 @@ def gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+class RoundTimer:
+    """pytest-benchmark's `pedantic` without pytest: runs and times each round (both instances' executions),
+    with garbage collection paused, for the pytest-benchmark.json the run writes beside its results."""
+
+    def __init__(self) -> None:
+        self.round_s: list[float] = []
+
+    def __call__(self, target: Callable[[], Any], rounds: int, iterations: int = 1, warmup_rounds: int = 0) -> None:
+        for _ in range(warmup_rounds):
+            target()
+        with gc_paused():
+            for _ in range(rounds):
+                started = time.perf_counter()
+                for _ in range(iterations):
+                    target()
+                self.round_s.append((time.perf_counter() - started) / iterations)

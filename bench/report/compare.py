@@ -57,6 +57,10 @@ def environment_differences(doc_a: Doc, doc_b: Doc) -> tuple[list[str], list[str
         stated.append(f"dataset size differs: {rows_a:,} rows (A) vs {rows_b:,} rows (B)")
     elif doc_a["dataset"].get("fingerprint") != doc_b["dataset"].get("fingerprint"):
         noted.append("same dataset size but a different dataset (fingerprints differ: another seed or shape)")
+    sha_a, sha_b = ((d["dataset"].get("migration") or {}).get("sha256") for d in (doc_a, doc_b))
+    if sha_a != sha_b:
+        labels = ((d["dataset"].get("migration") or {}).get("label", "phase2") for d in (doc_a, doc_b))
+        stated.append("the migration under test differs: {} (A) vs {} (B)".format(*labels))
     for key in NOTED_ENVIRONMENT_KEYS:
         if env_a.get(key) != env_b.get(key):
             noted.append(f"{key} differs: {_describe(env_a.get(key))} (A) vs {_describe(env_b.get(key))} (B)")

@@ -86,6 +86,22 @@ def headline(doc: Doc) -> str:
     return text
 
 
+def migration_line(doc: Doc) -> str:
+    """The migration's label, file and hash, and what it did to the indexes as read from both databases."""
+    m = doc["dataset"].get("migration") or {}
+    head = (
+        f"{m.get('label')} ({Path(str(m.get('path'))).name}, sha256 {str(m.get('sha256'))[:12]})"
+        if m
+        else "Phase 2 (schema/migration_phase2.sql; not recorded by this run)"
+    )
+    diff = ((doc.get("index_sets") or {}).get("after") or {}).get("migration_changed")
+    if not diff:
+        return head
+    parts = [f"+ {d['name']}" for d in diff["added"]] + [f"- {d['name']}" for d in diff["dropped"]]
+    parts += [f"~ {d['name']}" for d in diff["changed"]]
+    return f"{head}; indexes: {', '.join(parts) if parts else 'none changed'}"
+
+
 def key_figures(doc: Doc) -> list[tuple[str, str]]:
     ds, st, m, env = doc["dataset"], doc["storage"], doc["measurement"], doc["environment"]
     spec = ds.get("spec", {})
@@ -94,6 +110,7 @@ def key_figures(doc: Doc) -> list[tuple[str, str]]:
     return [
         ("engine", doc["engine"]["label"]),
         ("dataset", f"{int(ds['rows']):,} rows{seed}{window}, fingerprint {ds['fingerprint'][:12]}"),
+        ("migration under test", migration_line(doc)),
         (
             "storage",
             f"{mib(st['before']['total_bytes'])} → {mib(st['after']['total_bytes'])} "

@@ -58,9 +58,11 @@ def format_verdict_table(doc: dict[str, Any]) -> str:
     ds = doc["dataset"]
     lines.insert(1, "-" * min(160, sum(widths) + 40))
     lines.append("")
+    migration = (ds.get("migration") or {}).get("label", "phase2")
     lines.append(
         f"engine: {doc['engine']['label']}; dataset {int(ds['rows']):,} rows (fingerprint {ds['fingerprint'][:12]}); "
-        f"storage before {mib(st['before']['total_bytes'])}, after {mib(st['after']['total_bytes'])} "
+        f"migration {migration}; storage before {mib(st['before']['total_bytes'])}, "
+        f"after {mib(st['after']['total_bytes'])} "
         f"(indexes {percent_change(st['index_overhead_pct'])})"
     )
     lines.append(f"results: reports/runs/{doc['run_id']}/results.json; figures are {doc['measurement']['cache_state']}")

@@ -28,7 +28,7 @@ from bench.core.config import SCHEMA_DIR
 from bench.core.sql_files import read_statements
 from bench.core.workload import WRITE_CASES_DIR, Workload
 from bench.db.instances import InstancePair
-from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set, run_file
+from bench.db.schema import run_file
 from bench.judge.app_writes import (
     BATCH_CASE,
     SESSIONS_CASE,
@@ -45,8 +45,10 @@ from bench.measure.suites.scratch import (
     RowStream,
     ScratchUnavailable,
     build_copies,
+    expected_differences,
     generation_spec,
     insert_rows,
+    migration_of,
     scratch_pair,
 )
 from bench.measure.timing import gc_paused
@@ -212,12 +214,22 @@ def measure_app_writes(
     stream = RowStream(spec)
     with scratch_pair(pair, NAME) as copies:
         _say(progress, f"  app_writes: scratch copies with {prefill:,} rows and the application's schema ...")
-        build_copies([copies.before, copies.after], pair.engine, spec, stream, prefill, [False, True], progress)
+        migration = migration_of(dataset)
+        build_copies(
+            [copies.before, copies.after],
+            pair.engine,
+            spec,
+            stream,
+            prefill,
+            [False, True],
+            progress,
+            migration=migration,
+        )
         index_check, commit = {}, {}
-        for inst, expected in ((copies.before, EXPECTED_BEFORE), (copies.after, EXPECTED_AFTER)):
+        for inst in (copies.before, copies.after):
             with inst.connect() as conn:
                 build_app_schema(conn, spec.project_count)
-                index_check[inst.role] = compare_index_sets(index_set(conn), expected)
+                index_check[inst.role] = expected_differences(conn, inst.role, migration)
                 commit[inst.role] = str(conn.execute("SHOW synchronous_commit").fetchone()[0])  # type: ignore[index]
         conns = {role: copies.by_role(role).connect(prepare_threshold=0) for role in ROLES}
         try:

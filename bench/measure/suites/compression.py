@@ -35,7 +35,7 @@ from bench.judge.verdicts import Verdict, figure_verdict, judge_max, judge_speed
 from bench.load.loader import load_dataset, spec_at_rows
 from bench.measure.params import ParamSample, sample_params
 from bench.measure.suites import SuiteContext, reduced_settings, section, skipped
-from bench.measure.suites.scratch import scratch_pair
+from bench.measure.suites.scratch import migration_of, scratch_pair
 from bench.measure.timing import MeasureSettings, measure_sample, timing_connection
 from generators.shape import SpecError, parse_rows
 
@@ -303,7 +303,7 @@ def measure_compression(ctx: SuiteContext, cap: int) -> dict[str, Any]:
             if ctx.progress:
                 print(f"  compression: loading {spec.rows:,} rows into the {copy} scratch copies ...", flush=True)
             started = time.perf_counter()
-            load_dataset(pair, spec, progress=ctx.progress)
+            load_dataset(pair, spec, progress=ctx.progress, migration=migration_of(ctx.dataset))
             load_s[copy] = time.perf_counter() - started
         for role in ROLES:
             with dbs["packed"].by_role(role).connect() as conn:

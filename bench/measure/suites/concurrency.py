@@ -60,6 +60,7 @@ from bench.measure.suites.scratch import (
     build_copies,
     generation_spec,
     insert_rows,
+    migration_of,
     scratch_pair,
 )
 
@@ -278,7 +279,16 @@ def _warm_phases(
     with scratch_pair(pair, NAME) as copies:
         if progress:
             print(f"  concurrency: scratch copies with {prefill:,} rows for the ingest ...", flush=True)
-        build_copies([copies.before, copies.after], pair.engine, spec, stream, prefill, [False, True], progress)
+        build_copies(
+            [copies.before, copies.after],
+            pair.engine,
+            spec,
+            stream,
+            prefill,
+            [False, True],
+            progress,
+            migration=migration_of(dataset),
+        )
         rows = insert_rows(stream.take(batch_rows))
         texts = {
             f"ingest_{i + 1}": ingest_script(

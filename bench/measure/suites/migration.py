@@ -31,6 +31,7 @@ from psycopg import sql
 from bench.core.cases import QUERIES_DIR
 from bench.core.engine import Engine
 from bench.core.errors import MigrationError
+from bench.core.migration import PHASE2_LABEL
 from bench.core.sql_files import read_statements, split_statements
 from bench.core.verdict_words import VerdictWord
 from bench.db.database import TARGET_SCHEMA
@@ -368,6 +369,15 @@ def _list(numbers: list[int]) -> str:
 
 
 def run(ctx: SuiteContext) -> dict[str, Any]:
+    migration = (ctx.dataset.get("migration") or {}).get("label", PHASE2_LABEL)
+    if migration != PHASE2_LABEL:
+        # Its scenarios (idempotence, the non-blocking alternatives, the revert) are written for Phase 2's statements.
+        return skipped(
+            NAME,
+            TITLE,
+            f"the migration under test is {migration}, not Phase 2: this suite's scenarios (idempotence, "
+            "non-blocking alternatives, revert) are written for schema/migration_phase2.sql",
+        )
     try:
         return measure_migration(ctx.pair, ctx.dataset, MigrationSettings(), ctx.progress)
     except ScratchUnavailable as e:

@@ -28,7 +28,7 @@ from bench.judge.analysis import analyze_case, judge
 from bench.load.loader import load_dataset, spec_at_rows
 from bench.measure.params import sample_params
 from bench.measure.suites import SuiteContext, reduced_settings
-from bench.measure.suites.scratch import scratch_pair
+from bench.measure.suites.scratch import migration_of, scratch_pair
 from bench.measure.timing import MeasureSettings, measure_sample, timing_connection
 from generators.shape import PRESETS, SpecError, parse_rows
 
@@ -83,7 +83,7 @@ def measure_size(ctx: SuiteContext, rows: int, cases: list[Case], settings: Meas
     with scratch_pair(ctx.pair, f"scaling_{rows_label(rows).lower()}") as pair:
         if ctx.progress:
             print(f"  scaling: loading {rows:,} rows ({spec.project_count} projects) ...", flush=True)
-        load = load_dataset(pair, spec, progress=ctx.progress)
+        load = load_dataset(pair, spec, progress=ctx.progress, migration=migration_of(ctx.dataset))
         load_wall_s = time.perf_counter() - started
         if ctx.progress:
             print(f"  scaling: timing the promise cases at {rows_label(rows)} ...", flush=True)

@@ -22,10 +22,18 @@ from tqdm import tqdm
 from bench.core.cases import QUERIES_DIR
 from bench.core.engine import Engine
 from bench.core.errors import HarnessError
+from bench.core.migration import Migration, read_migration
 from bench.db.database import AGENT_EVENTS, ensure_marked
 from bench.db.instances import Instance, InstancePair
-from bench.db.schema import apply_migration, create_indexes_before, create_table
-from bench.load.loader import StatementCanceller, run_parallel
+from bench.db.schema import (
+    apply_migration,
+    compare_index_sets,
+    create_indexes_before,
+    create_table,
+    expected_index_set,
+    index_set,
+)
+from bench.load.parallel import StatementCanceller, run_parallel
 from generators.copy_format import COLUMNS, encode_copy_text
 from generators.events import EventBatch, generate_batches
 from generators.shape import DatasetSpec
@@ -103,6 +111,26 @@ class RowStream:
         return EventBatch.concat(pieces)
 
 
+def migration_of(dataset: dict[str, Any]) -> Migration:
+    """The migration the loaded `after` holds (require_loaded records it), read again for scratch copies."""
+    recorded = dataset.get("migration") or {}
+    if not recorded.get("path"):
+        return read_migration(None)
+    migration = read_migration(recorded["path"])
+    if migration.sha256 != recorded.get("sha256"):
+        raise HarnessError(
+            f"{migration.path} changed since after was loaded with it: reload with `python -m bench load "
+            f"--migration {migration.cli_name}` so the scratch copies and the measured after hold the same migration"
+        )
+    return migration
+
+
+def expected_differences(conn: psycopg.Connection[Any], role: str, migration: Migration) -> list[str]:
+    """How a copy's indexes differ from the design document's table (none checked for a non-Phase-2 after)."""
+    expected = expected_index_set(role, migration.is_phase2)
+    return compare_index_sets(index_set(conn), expected) if expected is not None else []
+
+
 def build_copies(
     targets: Sequence[Instance],
     engine: Engine,
@@ -112,9 +140,12 @@ def build_copies(
     migrate: Sequence[bool],
     progress: bool,
     chunk_rows: int = 20_000,
+    migration: Migration | None = None,
 ) -> dict[str, Any]:
     """agent_events in each target: the next `rows` rows of stream by COPY, the pre-Phase-2 indexes, the
-    migration where `migrate` says so, VACUUM ANALYZE. Indexes are built after the COPY, as the load does."""
+    migration under test (None: Phase 2) where `migrate` says so, VACUUM ANALYZE. Indexes are built after the
+    COPY, as the load does."""
+    migration = migration if migration is not None else read_migration(None)
     conns = [t.connect() for t in targets]
     try:
         for conn in conns:
@@ -139,7 +170,7 @@ def build_copies(
         with canceller.connect(target) as conn:
             create_indexes_before(conn, canceller.check)
             if with_migration:
-                apply_migration(conn, on_statement=canceller.check)
+                apply_migration(conn, migration, on_statement=canceller.check)
             conn.execute(f"VACUUM ANALYZE {AGENT_EVENTS}")
 
     run_parallel([functools.partial(finish, t, m) for t, m in zip(targets, migrate, strict=True)])

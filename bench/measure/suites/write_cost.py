@@ -27,7 +27,6 @@ import psycopg
 from tqdm import tqdm
 
 from bench.db.instances import InstancePair
-from bench.db.schema import EXPECTED_AFTER, EXPECTED_BEFORE, compare_index_sets, index_set
 from bench.judge.stats import bootstrap_speedup_interval, median_interval, summarize_latencies
 from bench.judge.verdicts import Verdict, judge_min
 from bench.measure.suites import SuiteContext, section, skipped
@@ -36,9 +35,11 @@ from bench.measure.suites.scratch import (
     RowStream,
     ScratchUnavailable,
     build_copies,
+    expected_differences,
     generation_spec,
     insert_rows,
     insert_statement,
+    migration_of,
     scratch_pair,
 )
 from bench.measure.timing import gc_paused
@@ -89,11 +90,21 @@ def measure_write_cost(
     stream = RowStream(spec)
     with scratch_pair(pair, NAME) as copies:
         _say(progress, f"  write_cost: scratch copies with {prefill:,} rows, before and after index sets ...")
-        build_copies([copies.before, copies.after], pair.engine, spec, stream, prefill, [False, True], progress)
+        migration = migration_of(dataset)
+        build_copies(
+            [copies.before, copies.after],
+            pair.engine,
+            spec,
+            stream,
+            prefill,
+            [False, True],
+            progress,
+            migration=migration,
+        )
         index_check, commit = {}, {}
-        for inst, expected in ((copies.before, EXPECTED_BEFORE), (copies.after, EXPECTED_AFTER)):
+        for inst in (copies.before, copies.after):
             with inst.connect() as conn:
-                index_check[inst.role] = compare_index_sets(index_set(conn), expected)
+                index_check[inst.role] = expected_differences(conn, inst.role, migration)
                 commit[inst.role] = _setting(conn, "synchronous_commit")
         total = settings.warmup_repetitions + settings.repetitions
         workloads = [_workload(stream, settings) for _ in range(total)]
