@@ -1,7 +1,7 @@
 """Calibration: the pure parts on the stored 50k-row ci run (fast), the runner with stored documents standing in
 for gate runs, and one real K=1 run on the session's servers (slow).
 
-The planted-regression test needs schema/migrations/ (the `mig` branch); until it is merged it skips, saying so.
+The planted-regression test needs schema/migrations/ (shipped since the `mig` merge); without it it skips, saying so.
 """
 
 from __future__ import annotations
@@ -177,13 +177,11 @@ def calibrate_args(harness_config: HarnessConfig, tmp_path: Path, *extra: str) -
     ]
 
 
-def test_calibrate_without_a_migration_module_is_refused_before_any_server(
+def test_an_unknown_planted_name_is_refused_before_any_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    if (Path(__file__).parent.parent / "bench" / "core" / "migration.py").exists():
-        pytest.skip("this checkout has --migration (bench/core/migration.py): the refusal does not apply")
-    assert main(["calibrate", "--runs", "1", "--runs-dir", str(tmp_path)]) == 2
-    assert "--aa-migration phase2 --planted none" in capsys.readouterr().err
+    assert main(["calibrate", "--runs", "1", "--runs-dir", str(tmp_path), "--planted", "regress_typo"]) == 2
+    assert "unknown migration 'regress_typo': choose from noop" in capsys.readouterr().err
     assert not list(tmp_path.iterdir())
 
 
@@ -203,7 +201,7 @@ def test_calibrate_runs_one_real_gate(
     assert "false alarms" in (folder / "calibration.md").read_text()
 
 
-# For the lead to enable after merging `mig`: it skips until schema/migrations/ ships the planted regressions.
+# A planted regression on real servers: the no-op gate passes, the dropped timestamp index fails it.
 @pytest.mark.slow
 @pytest.mark.skipif(
     not (MIGRATIONS / "regress_drop_timestamp_index.sql").exists() or not (MIGRATIONS / "noop.sql").exists(),

@@ -291,9 +291,6 @@ def cmd_gate(args: argparse.Namespace) -> int:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     """K gate runs with the no-op migration and K per planted regression: false-alarm and detection rates."""
-    import dataclasses
-
-    from bench.core.config import HarnessConfig
     from bench.judge.calibration import calibration_table
     from bench.judge.verdicts import load_targets
     from bench.measure.calibrate import PLANTED_REGRESSIONS, calibration_dir, run_calibration
@@ -303,13 +300,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         raise HarnessError(f"--runs must be at least 1 (got {args.runs})")
     planted = [] if args.planted == ["none"] else list(args.planted or PLANTED_REGRESSIONS)
     aa_migration = None if args.aa_migration == "phase2" else args.aa_migration
-    wanted = [m for m in (aa_migration, *planted) if m is not None]
-    if wanted and "migration" not in {f.name for f in dataclasses.fields(HarnessConfig)}:
-        raise HarnessError(
-            f"calibrate needs a migration under test ({', '.join(wanted)}), and this checkout has no --migration "
-            "(bench/core/migration.py, branch mig): run with --aa-migration phase2 --planted none, or merge mig"
-        )
-    _refuse_unknown_migrations(wanted)
+    _refuse_unknown_migrations([m for m in (aa_migration, *planted) if m is not None])
     suites_from(args)
     runs_dir = runs_dir_from_env(args.runs_dir)
 
@@ -327,12 +318,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _refuse_unknown_migrations(names: list[str]) -> None:
     """A typo in --planted is refused before the first of many gate runs, not after the A/A ones."""
-    import importlib
+    from bench.core.migration import shipped_names
 
-    try:
-        shipped = set(importlib.import_module("bench.core.migration").shipped_names())
-    except (ImportError, AttributeError):
-        return  # no migration module: cmd_calibrate has refused the names already
+    shipped = set(shipped_names())
     unknown = [n for n in names if n not in shipped and not Path(n).is_file()]
     if unknown:
         raise HarnessError(
