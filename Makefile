@@ -5,9 +5,10 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 ARGS ?=
 PYTEST_ARGS ?=
+RUNS ?= 10
 COMPOSE ?= docker compose
 
-.PHONY: venv bench bench-sweep bench-scaling bench-load load run report gate test lint format up down status clean
+.PHONY: venv bench bench-sweep bench-scaling bench-load load run report gate calibrate test lint format up down status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -41,6 +42,9 @@ report: venv
 
 gate: venv  ## CI performance gate on the ci preset; exit 0 pass, 1 a check failed, 2 harness failure
 	$(PY) -m bench gate $(ARGS)
+
+calibrate: venv  ## RUNS A/A gates (no-op migration) and RUNS per planted regression: false alarms, detection
+	$(PY) -m bench calibrate --runs $(RUNS) $(ARGS)
 
 status: venv
 	$(PY) -m bench status $(ARGS)

@@ -201,7 +201,11 @@ class TestTargetsFileErrors:
         text = VALID + "\n[gate]\nplan_assertions = false\nbaseline_tolerance_pct = 5\n"
         targets = load_targets(write(tmp_path, text))
         assert (targets.plan_assertions, targets.baseline_tolerance_pct) == (False, 5.0)
-        assert targets.to_dict()["gate"] == {"plan_assertions": False, "baseline_tolerance_pct": 5.0}
+        assert targets.to_dict()["gate"] == {
+            "plan_assertions": False,
+            "baseline_tolerance_pct": 5.0,
+            "speedups_from_rows": None,
+        }
 
     def test_ungated_promise_with_reason_loads(self, tmp_path: Path) -> None:
         text = VALID.replace("gated = true\n\n[promises.s]", 'gated = false\nreason = "data too small"\n\n[promises.s]')

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from bench.cli.commands import (
     cmd_bench,
+    cmd_calibrate,
     cmd_clean,
     cmd_compare,
     cmd_down,
@@ -31,6 +32,7 @@ from bench.cli.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, 
 from bench.cli.options import (
     DEFAULT_SUITES,
     TAKES_MIGRATION,
+    add_calibrate_options,
     add_dataset_options,
     add_gate_options,
     add_instance_options,
@@ -60,6 +62,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "run": (cmd_run, "time the query suites on the loaded instances, measure storage, judge every promise"),
     "bench": (cmd_bench, "everything: instances, load, suites, storage, verdicts, report"),
     "gate": (cmd_gate, "CI gate on the ci preset or --results: exit 0 pass, 1 a gated check failed, 2 harness failed"),
+    "calibrate": (
+        cmd_calibrate,
+        "K gate runs with a no-op migration and K per planted regression: false-alarm and detection rates",
+    ),
     "report": (cmd_report, "figures, report.md and report.html of a run, from its results document"),
     "compare": (cmd_compare, "two runs side by side; refuses runs from different environments unless --force"),
     "profile": (cmd_profile, "read-only profile of an agent_events table (JSON), or --compare two profiles"),
@@ -90,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
-        if name in ("load", "bench", "gate"):
+        if name in ("load", "bench", "gate", "calibrate"):
             add_dataset_options(p)
         if name == "load":
             p.add_argument(
@@ -100,12 +106,14 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name in TAKES_MIGRATION:
             add_migration_option(p)
-        if name in ("run", "bench", "gate"):
+        if name in ("run", "bench", "gate", "calibrate"):
             add_measure_options(p)
-        if name in ("run", "bench", "gate", "report", "compare", "whatif"):
+        if name in ("run", "bench", "gate", "calibrate", "report", "compare", "whatif"):
             add_runs_dir_option(p)
         if name == "gate":
             add_gate_options(p)
+        if name == "calibrate":
+            add_calibrate_options(p)
         if name == "report":
             p.add_argument("run", nargs="?", default=None, help="run folder, run id or results.json (default: latest)")
         if name == "profile":

@@ -264,7 +264,7 @@ def cmd_gate(args: argparse.Namespace) -> int:
     if args.baseline_tolerance_pct is not None and not args.baseline_tolerance_pct >= 0:
         raise HarnessError(f"--baseline-tolerance-pct must be a percentage >= 0, got {args.baseline_tolerance_pct}")
     runs_dir = runs_dir_from_env(args.runs_dir)
-    baseline = load_results(args.baseline, runs_dir) if args.baseline else None
+    baseline = [load_results(b, runs_dir) for b in args.baseline or ()]
     if args.results:
         if args.preset or args.rows or args.select or args.suites or args.workload or args.repeat or args.migration:
             raise HarnessError(
@@ -287,6 +287,46 @@ def cmd_gate(args: argparse.Namespace) -> int:
     written += write_markdown(markdown_summary(checks, doc, baseline), args.markdown)
     print("gate reports: " + ", ".join(str(p) for p in written))
     return 1 if gate_failed(checks) else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """K gate runs with the no-op migration and K per planted regression: false-alarm and detection rates."""
+    from bench.judge.calibration import calibration_table
+    from bench.judge.verdicts import load_targets
+    from bench.measure.calibrate import PLANTED_REGRESSIONS, calibration_dir, run_calibration
+
+    targets = load_targets(args.targets)
+    if args.runs < 1:
+        raise HarnessError(f"--runs must be at least 1 (got {args.runs})")
+    planted = [] if args.planted == ["none"] else list(args.planted or PLANTED_REGRESSIONS)
+    aa_migration = None if args.aa_migration == "phase2" else args.aa_migration
+    _refuse_unknown_migrations([m for m in (aa_migration, *planted) if m is not None])
+    suites_from(args)
+    runs_dir = runs_dir_from_env(args.runs_dir)
+
+    def run_gate(migration: str | None) -> dict[str, Any]:
+        run_args = argparse.Namespace(**vars(args))
+        run_args.migration = migration  # read by config_from where --migration exists
+        return _benchmark(run_args, "ci", ())
+
+    out_dir = calibration_dir(runs_dir)
+    calibration = run_calibration(run_gate, targets, args.runs, out_dir, planted, aa_migration)
+    print("\n" + calibration_table(calibration))
+    print(f"calibration: {out_dir / 'calibration.md'}, {out_dir / 'calibration.json'}")
+    return 0
+
+
+def _refuse_unknown_migrations(names: list[str]) -> None:
+    """A typo in --planted is refused before the first of many gate runs, not after the A/A ones."""
+    from bench.core.migration import shipped_names
+
+    shipped = set(shipped_names())
+    unknown = [n for n in names if n not in shipped and not Path(n).is_file()]
+    if unknown:
+        raise HarnessError(
+            f"unknown migration {unknown[0]!r}: choose from {', '.join(sorted(shipped))} (schema/migrations/) "
+            "or give the path of a .sql file"
+        )
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -105,8 +105,8 @@ def add_whatif_options(parser: argparse.ArgumentParser) -> None:
 
 
 # Commands that may create embedded servers, and those that write a run folder (checked before any work).
-WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile", "whatif")
-WRITES_RUN_FOLDER = ("run", "bench", "gate", "whatif")
+WRITES_STATE_DIR = ("up", "load", "run", "bench", "gate", "profile", "calibrate", "whatif")
+WRITES_RUN_FOLDER = ("run", "bench", "gate", "calibrate", "whatif")
 TAKES_MIGRATION = ("load", "run", "bench", "gate")
 
 
@@ -395,8 +395,10 @@ def add_gate_options(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--baseline",
+        action="append",
         default=None,
-        help="results document of the base branch: fail when speedup ratios or storage overhead regressed from it",
+        help="results document of the base branch (repeatable: several are pooled); fail when the interval of a "
+        "case's ratio to it lies below 1 - tolerance, or storage overhead grew beyond it",
     )
     g.add_argument(
         "--baseline-tolerance-pct",
@@ -444,4 +446,25 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
         metavar=("SOURCE", "GENERATED"),
         default=None,
         help="no database: print the fidelity report of two profile files (exit 1 when a statistic is off)",
+    )
+
+
+def add_calibrate_options(parser: argparse.ArgumentParser) -> None:
+    from bench.measure.calibrate import AA_MIGRATION, PLANTED_REGRESSIONS
+
+    g = parser.add_argument_group("calibrate")
+    g.add_argument("--runs", type=int, default=10, help="gate runs per migration (default 10; `make calibrate RUNS=K`)")
+    g.add_argument(
+        "--planted",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help=f"a planted regression to run (repeatable; default: {', '.join(PLANTED_REGRESSIONS)}); "
+        "--planted none runs the A/A gates only",
+    )
+    g.add_argument(
+        "--aa-migration",
+        default=AA_MIGRATION,
+        help=f"the migration of the A/A runs (default {AA_MIGRATION}, a migration that changes nothing; "
+        "phase2 judges the Phase 2 file instead)",
     )

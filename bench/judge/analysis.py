@@ -7,7 +7,8 @@ from typing import Any
 
 from bench.core.cases import Case
 from bench.core.verdict_words import VerdictWord
-from bench.judge.stats import SpeedupEstimate, bootstrap_speedup_interval, speedup, summarize_latencies
+from bench.judge.pooled import pairs_by_round, pooled_speedup_interval
+from bench.judge.stats import SpeedupEstimate, speedup, summarize_latencies
 from bench.judge.verdicts import Targets, Verdict, control_verdict, max_verdict, speedup_range_verdict
 
 ROLES = ("before", "after")
@@ -59,10 +60,13 @@ def _plan_check(case: Case, samples: list[dict[str, Any]]) -> dict[str, Any]:
 def analyze_case(case: Case, records: list[dict[str, Any]], seed: int) -> dict[str, Any]:
     samples = [analyze_sample(r) for r in records]
     failures = _failure_text(samples)
-    estimate = None
+    estimate, rounds = None, None
     if samples and not failures:
-        pairs = [(s["latencies_ms"]["before"], s["latencies_ms"]["after"]) for s in samples]
-        estimate = bootstrap_speedup_interval(pairs, seed=seed).to_dict()
+        # One round (no "round" keys) is today's two-level bootstrap; several are pooled (bench/judge/pooled.py).
+        pooled = pooled_speedup_interval(pairs_by_round(samples), seed=seed)
+        estimate = pooled.estimate.to_dict()
+        if pooled.n_rounds > 1:
+            rounds = {"n_rounds": pooled.n_rounds, "between_run_share": pooled.between_run_share}
     return {
         "name": case.name,
         "kind": case.kind,
@@ -75,6 +79,7 @@ def analyze_case(case: Case, records: list[dict[str, Any]], seed: int) -> dict[s
         "unstable": sorted({f"{s['label']}/{r}" for s in samples for r in ROLES if s["summary"][r]["unstable"]}),
         "plan_check": _plan_check(case, samples),
         "same_rows": all(s["same_rows"] for s in samples) if samples else None,
+        **({"rounds": rounds} if rounds else {}),
     }
 
 
@@ -96,8 +101,8 @@ def judge(cases: list[dict[str, Any]], storage: dict[str, Any] | None, targets: 
         failures = "; ".join(f"{c['name']}: {c['failures']}" for c in measured if c["failures"])
         estimate = None
         if not failures:
-            pairs = [(s["latencies_ms"]["before"], s["latencies_ms"]["after"]) for c in measured for s in c["samples"]]
-            estimate = bootstrap_speedup_interval(pairs, seed=seed) if pairs else None
+            rounds = pairs_by_round([s for c in measured for s in c["samples"]])
+            estimate = pooled_speedup_interval(rounds, seed=seed).estimate if rounds else None
         verdict = speedup_range_verdict(promise, estimate, len(measured), failures or "no parameters")
         verdicts.append(_with_plan_note(verdict, measured))
     per_control: dict[str, list[dict[str, Any]]] = defaultdict(list)

@@ -15,10 +15,15 @@ Every check ends as pass, fail, warn or reported; the gate fails (exit 1) when a
 - plan: every after plan of a promise case must use the case's expected index ([gate] plan_assertions),
   so a change that silently stops using an index fails even when the timing cannot tell.
 - rows: before and after returning different rows for a case warns (a LIMIT over tied sort keys can do it).
-- baseline (--baseline): ratios only, never absolute times, because CI runners differ in speed. A case fails
-  when its speedup fell more than the tolerance below the baseline's AND its whole interval lies below the
-  baseline's point (a drop the interval cannot tell from noise warns); storage_overhead_pct fails when it
-  grew by more than the tolerance, in points. A baseline from another dataset or engine is refused.
+- baseline (--baseline, repeatable): ratios only, never absolute times, because CI runners differ in speed.
+  A case's ratio (this run's speedup / the pooled baselines') is bootstrapped from both sides
+  (bench/judge/pooled.py); the case fails when the whole interval lies below 1 - tolerance and warns when
+  only the point does. storage_overhead_pct fails when it grew by more than the tolerance, in points.
+  A baseline from another dataset or engine is refused.
+- dataset size: below [gate] speedups_from_rows the speedup promises are reported, not gated ("50k rows
+  cannot show them"); plan, control, rows, storage and baseline checks stay gated.
+- a migration whose file says `-- promises: none` (recorded in the results, or makes_promises=False) gets
+  its speedup and plan checks reported, not gated.
 Promises with gated = false, controls with [controls] gated = false, and the plan checks of ungated
 promises are evaluated and listed as "reported" with their reason; they never fail the gate.
 """
@@ -46,9 +51,11 @@ from bench.core.verdict_words import (
     VerdictWord,
     verdict_word,
 )
+from bench.judge.pooled import Pair, baseline_ratio_interval, pairs_by_round
 from bench.judge.verdicts import Promise, Targets
 
 GateStatus = Literal["pass", "fail", "warn", "reported"]
+DocumentLike = ResultsDocument | dict[str, Any]
 STEP_SUMMARY_ENV = "GITHUB_STEP_SUMMARY"
 SUITE_NAME = "phase2-bench gate"
 STORAGE_METRIC = "storage_overhead_pct"
@@ -97,16 +104,27 @@ def as_document(doc: ResultsDocument | dict[str, Any]) -> ResultsDocument:
 
 
 def evaluate(
-    doc: ResultsDocument | dict[str, Any],
+    doc: DocumentLike,
     targets: Targets,
-    baseline: ResultsDocument | dict[str, Any] | None = None,
+    baseline: DocumentLike | Sequence[DocumentLike] | None = None,
     baseline_tolerance_pct: float | None = None,
+    makes_promises: bool | None = None,
 ) -> list[GateCheck]:
-    """Every gate check of a results document; the baseline tolerance defaults to the targets' [gate] one."""
+    """Every gate check of a results document; the baseline tolerance defaults to the targets' [gate] one.
+
+    `baseline` is one results document or several (pooled). `makes_promises` False (or a run whose migration
+    says `-- promises: none`) turns the speedup and plan checks into reported ones.
+    """
     run = as_document(doc)
-    base = as_document(baseline) if baseline is not None else None
-    if base is not None:
+    bases = as_documents(baseline)
+    for base in bases:
         refuse_incomparable_baseline(run, base)  # refuse before judging anything
+    exempt_speedups = speedup_exemption(run, targets)
+    exempt_plans = None
+    if makes_promises is None:
+        makes_promises = migration_makes_promises(run)
+    if not makes_promises:
+        exempt_speedups = exempt_plans = "the migration says `-- promises: none`"
     verdicts = {v.promise: v for v in _verdicts(run, targets)}
     cases = {c.name: c for c in run.cases}
     select = run.measurement.select or None
@@ -115,16 +133,41 @@ def evaluate(
         if promise.kind == "max":
             checks.append(_max_check(promise, verdicts.get(promise.name)))
             continue
-        checks.append(_speedup_check(promise, verdicts.get(promise.name), cases, select))
-        checks.extend(_plan_checks(promise, cases, targets.plan_assertions))
-    checks.extend(_control_check(v) for v in verdicts.values() if v.kind == "control")
+        check = _speedup_check(promise, verdicts.get(promise.name), cases, select)
+        checks.append(_reported(check, exempt_speedups) if exempt_speedups and check.status != "reported" else check)
+        plans = _plan_checks(promise, cases, targets.plan_assertions)
+        checks.extend(_reported(c, exempt_plans) if exempt_plans and c.status != "reported" else c for c in plans)
+    checks.extend(control_check(v) for v in verdicts.values() if v.kind == "control")
     checks.append(_rows_check(list(cases.values())))
     for name, section in (run.suites or {}).items():
         checks.extend(_suite_checks(name, section))
-    if base is not None:
+    if bases:
         tolerance = targets.baseline_tolerance_pct if baseline_tolerance_pct is None else baseline_tolerance_pct
-        checks.extend(baseline_checks(run, base, tolerance))
+        checks.extend(baseline_checks(run, bases, tolerance))
     return checks
+
+
+def as_documents(baseline: DocumentLike | Sequence[DocumentLike] | None) -> list[ResultsDocument]:
+    if baseline is None:
+        return []
+    if isinstance(baseline, ResultsDocument | dict):
+        return [as_document(baseline)]
+    return [as_document(b) for b in baseline]
+
+
+def speedup_exemption(run: ResultsDocument, targets: Targets) -> str | None:
+    """Why the speedup promises are reported, not gated, on this run's dataset size (None: they are gated)."""
+    from_rows = targets.speedups_from_rows
+    if from_rows is None or run.dataset.rows >= from_rows:
+        return None
+    return f"{run.dataset.rows:,} rows cannot show them; [gate] speedups_from_rows gates them from {from_rows:,} rows"
+
+
+def migration_makes_promises(run: ResultsDocument) -> bool:
+    """False when the run's migration under test (bench.core.migration, recorded in the dataset) says
+    `-- promises: none`; a run without a recorded migration is the Phase 2 one, which makes them."""
+    migration = run.dataset.other.get("migration") or run.dataset.spec.get("migration") or {}
+    return bool(migration.get("makes_promises", True)) if isinstance(migration, dict) else True
 
 
 def _verdicts(doc: ResultsDocument, targets: Targets) -> list[Verdict]:
@@ -210,7 +253,8 @@ def _plan_checks(promise: Promise, cases: dict[str, CaseResult], plan_assertions
     return checks
 
 
-def _control_check(verdict: Verdict) -> GateCheck:
+def control_check(verdict: Verdict) -> GateCheck:
+    """A control verdict as the gate checks it (bench.judge.calibration re-judges injected slowdowns with it)."""
     status = _status(verdict.verdict, CONTROL_WORDS, "fail")
     message = f"{verdict.verdict}: {verdict.evidence}"
     check = GateCheck(verdict.promise, "control", status, _interval(verdict), _bound(verdict), message)
@@ -278,18 +322,29 @@ def refuse_incomparable_baseline(doc: ResultsDocument, baseline: ResultsDocument
             )
 
 
-def baseline_checks(doc: ResultsDocument, baseline: ResultsDocument, tolerance_pct: float) -> list[GateCheck]:
-    refuse_incomparable_baseline(doc, baseline)
+def baseline_checks(
+    doc: ResultsDocument, baselines: Sequence[ResultsDocument], tolerance_pct: float
+) -> list[GateCheck]:
+    """Every case's ratio (this run's speedup / the pooled baselines'), judged on its bootstrap interval."""
+    for baseline in baselines:
+        refuse_incomparable_baseline(doc, baseline)
     select = doc.measurement.select or None
+    seed = int(doc.measurement.seed or 0)
     current = {c.name: c for c in doc.cases}
-    base_names = {c.name for c in baseline.cases}
-    checks = [_environment_check(doc, baseline)]
-    checks.extend(_baseline_case_check(c, current.get(c.name), select, tolerance_pct) for c in baseline.cases)
-    for name in current.keys() - base_names:
+    base_cases: dict[str, list[CaseResult]] = {}
+    for baseline in baselines:
+        for case in baseline.cases:
+            base_cases.setdefault(case.name, []).append(case)
+    checks = [_environment_check(doc, baseline) for baseline in baselines]
+    checks.extend(
+        _baseline_case_check(name, cases, current.get(name), select, tolerance_pct, seed)
+        for name, cases in base_cases.items()
+    )
+    for name in current.keys() - base_cases.keys():
         checks.append(
             GateCheck(name, "baseline", "warn", MISSING, MISSING, "new case: the baseline has no figure for it")
         )
-    checks.append(_baseline_storage_check(doc, baseline, tolerance_pct))
+    checks.append(_baseline_storage_check(doc, baselines, tolerance_pct))
     return checks
 
 
@@ -315,44 +370,56 @@ def _environment_check(doc: ResultsDocument, baseline: ResultsDocument) -> GateC
     )
 
 
+def _case_rounds(case: CaseResult) -> list[list[Pair]]:
+    """A measured case's (before, after) pairs per round ("round" of each sample; none means one round)."""
+    samples = [{"latencies_ms": asdict(s.latencies_ms), "round": s.other.get("round")} for s in case.samples]
+    return pairs_by_round(samples)
+
+
 def _baseline_case_check(
-    base_case: CaseResult, case: CaseResult | None, select: str | None, tolerance_pct: float
+    name: str,
+    base_cases: list[CaseResult],
+    case: CaseResult | None,
+    select: str | None,
+    tolerance_pct: float,
+    seed: int,
 ) -> GateCheck:
-    name, base = base_case.name, base_case.speedup
-    if base is None:
-        return GateCheck(name, "baseline", "warn", MISSING, MISSING, "the baseline's measurement of this case failed")
-    floor = base.point * (1 - tolerance_pct / 100)
-    bound = f">= {ratio(floor)} (baseline {ratio(base.point)} - {tolerance_pct:g}%)"
+    floor = 1 - tolerance_pct / 100
+    n_base = len(base_cases)
+    bound = f">= {ratio(floor)} of the baseline{'s' if n_base > 1 else ''} (tolerance {tolerance_pct:g}%)"
+    measured = [c for c in base_cases if c.speedup is not None and not c.failures and c.samples]
+    if not measured:
+        return GateCheck(name, "baseline", "warn", MISSING, bound, "the baseline's measurement of this case failed")
     if case is None:
         if select:
             return GateCheck(name, "baseline", "warn", VerdictWord.NOT_MEASURED, bound, f"left out by -k {select!r}")
         message = "in the baseline but not in this unfiltered run (renamed or removed? refresh the baseline)"
         return GateCheck(name, "baseline", "fail", VerdictWord.NOT_MEASURED, bound, message)
-    now = case.speedup
-    if now is None:
+    if case.speedup is None or case.failures or not case.samples:
         message = "this run's measurement of the case failed"
         return GateCheck(name, "baseline", "fail", VerdictWord.FAILED, bound, message)
-    figure = ratio_interval(now.point, now.low, now.high)
-    change = percent_change((now.point / base.point - 1) * 100)
-    if now.point >= floor:
-        return GateCheck(name, "baseline", "pass", figure, bound, f"{change} against the baseline")
-    if now.high < base.point:
-        message = (
-            f"{change} against the baseline, beyond the {tolerance_pct:g}% tolerance, and the whole interval "
-            f"lies below the baseline's {ratio(base.point)}"
-        )
+    base_rounds = [pairs for base in measured for pairs in _case_rounds(base)]
+    estimate = baseline_ratio_interval(_case_rounds(case), base_rounds, seed=seed)
+    figure = ratio_interval(estimate.point, estimate.low, estimate.high)
+    pooled = f"{len(measured)} baselines pooled; " if len(measured) > 1 else ""
+    change = percent_change((estimate.point - 1) * 100)
+    if estimate.high < floor:
+        message = f"{pooled}{change} against the baseline: the whole interval lies below {ratio(floor)}"
         return GateCheck(name, "baseline", "fail", figure, bound, message)
-    message = (
-        f"{change} against the baseline, but the interval reaches the baseline's {ratio(base.point)}: "
-        "not told apart from noise"
-    )
-    return GateCheck(name, "baseline", "warn", figure, bound, message)
+    if estimate.point < floor:
+        message = f"{pooled}{change} against the baseline, but the interval reaches {ratio(floor)}: not told from noise"
+        return GateCheck(name, "baseline", "warn", figure, bound, message)
+    return GateCheck(name, "baseline", "pass", figure, bound, f"{pooled}{change} against the baseline")
 
 
-def _baseline_storage_check(doc: ResultsDocument, baseline: ResultsDocument, tolerance_pct: float) -> GateCheck:
-    now, base = doc.storage.storage_overhead_pct, baseline.storage.storage_overhead_pct
-    if base is None:
+def _baseline_storage_check(
+    doc: ResultsDocument, baselines: Sequence[ResultsDocument], tolerance_pct: float
+) -> GateCheck:
+    now = doc.storage.storage_overhead_pct
+    figures = [b.storage.storage_overhead_pct for b in baselines if b.storage.storage_overhead_pct is not None]
+    if not figures:
         return GateCheck(STORAGE_METRIC, "baseline", "warn", MISSING, MISSING, "the baseline has no storage figure")
+    base = sum(figures) / len(figures)  # a deterministic figure: several baselines only average out layout noise
     bound = f"<= {percent(base + tolerance_pct)} (baseline {percent(base)} + {tolerance_pct:g} points)"
     if now is None:
         message = "storage was not measured"
@@ -452,7 +519,7 @@ def _cell(text: str) -> str:
 def markdown_summary(
     checks: Sequence[GateCheck],
     doc: ResultsDocument | dict[str, Any],
-    baseline: ResultsDocument | dict[str, Any] | None = None,
+    baseline: DocumentLike | Sequence[DocumentLike] | None = None,
 ) -> str:
     """A CI job summary: the outcome, what was measured, and one table row per check, failures first."""
     failed = gate_failed(checks)
@@ -461,8 +528,9 @@ def markdown_summary(
         f"run `{run.run_id}` · {run.engine.label} · "
         f"{run.dataset.rows:,} rows (dataset `{run.dataset.fingerprint[:12]}`)"
     )
-    if baseline is not None:
-        context += f" · baseline run `{as_document(baseline).run_id}`"
+    bases = as_documents(baseline)
+    if bases:
+        context += " · baseline run" + ("s " if len(bases) > 1 else " ") + ", ".join(f"`{b.run_id}`" for b in bases)
     lines = [
         f"## Performance gate: {'❌ FAILED' if failed else '✅ passed'}",
         "",

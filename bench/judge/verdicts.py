@@ -36,7 +36,7 @@ _PROMISE_KEYS: dict[str, frozenset[str]] = {
     "max": _COMMON_PROMISE_KEYS | {"metric", "max"},
 }
 _CONTROL_KEYS = frozenset({"tolerance_pct", "gated", "reason"})
-_GATE_KEYS = frozenset({"plan_assertions", "baseline_tolerance_pct"})
+_GATE_KEYS = frozenset({"plan_assertions", "baseline_tolerance_pct", "speedups_from_rows"})
 DEFAULT_BASELINE_TOLERANCE_PCT = 15.0
 # What a "max" promise can bound: the figures of bench/storage.py storage_comparison that analysis.judge reads.
 MAX_METRICS = ("storage_overhead_pct", "index_overhead_pct", "added_bytes")
@@ -96,6 +96,8 @@ class Targets:
     # may fall behind a baseline run before it does (bench/gate.py).
     plan_assertions: bool = True
     baseline_tolerance_pct: float = DEFAULT_BASELINE_TOLERANCE_PCT
+    # Below this many rows the speedup promises are reported, not gated: a small dataset cannot show them.
+    speedups_from_rows: int | None = None
 
     def promise(self, name: str) -> Promise:
         for promise in self.promises:
@@ -114,6 +116,7 @@ class Targets:
             "gate": {
                 "plan_assertions": self.plan_assertions,
                 "baseline_tolerance_pct": self.baseline_tolerance_pct,
+                "speedups_from_rows": self.speedups_from_rows,
             },
         }
 
@@ -170,7 +173,7 @@ def _parse_targets(document: Mapping[str, Any], path: Path) -> Targets:
     if tolerance_pct < 0:
         _fail(path, "controls.tolerance_pct", f"is negative ({tolerance_pct})", "use a percentage >= 0")
     gated, reason = _gating(controls, "controls", path)
-    plan_assertions, baseline_tolerance_pct = _parse_gate(document.get("gate", {}), path)
+    plan_assertions, baseline_tolerance_pct, speedups_from_rows = _parse_gate(document.get("gate", {}), path)
     return Targets(
         promises=promises,
         control_tolerance_pct=tolerance_pct,
@@ -179,11 +182,13 @@ def _parse_targets(document: Mapping[str, Any], path: Path) -> Targets:
         controls_reason=reason,
         plan_assertions=plan_assertions,
         baseline_tolerance_pct=baseline_tolerance_pct,
+        speedups_from_rows=speedups_from_rows,
     )
 
 
-def _parse_gate(table: Any, path: Path) -> tuple[bool, float]:
-    """The optional [gate] table; without it, plans are asserted and the baseline tolerance is 15%."""
+def _parse_gate(table: Any, path: Path) -> tuple[bool, float, int | None]:
+    """The optional [gate] table; without it, plans are asserted, the baseline tolerance is 15% and speedup
+    promises are gated at every dataset size."""
     if not isinstance(table, dict):
         _fail(path, "gate", "must be a table", f"write it as [gate] with {_EXAMPLES['plan_assertions']}")
     _reject_unknown_keys(table, _GATE_KEYS, "gate", path)
@@ -200,7 +205,15 @@ def _parse_gate(table: Any, path: Path) -> tuple[bool, float]:
         tolerance_pct = _number(table, "baseline_tolerance_pct", "gate", path)
         if tolerance_pct < 0:
             _fail(path, "gate.baseline_tolerance_pct", f"is negative ({tolerance_pct})", "use a percentage >= 0")
-    return plan_assertions, tolerance_pct
+    from_rows = table.get("speedups_from_rows")
+    if from_rows is not None and (isinstance(from_rows, bool) or not isinstance(from_rows, int) or from_rows < 1):
+        _fail(
+            path,
+            "gate.speedups_from_rows",
+            f"must be a positive whole number of rows, got {from_rows!r}",
+            "write speedups_from_rows = 1_000_000, or leave it out to gate speedups at every size",
+        )
+    return plan_assertions, tolerance_pct, from_rows
 
 
 def _parse_promise(name: str, table: Any, path: Path) -> Promise:
