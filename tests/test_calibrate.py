@@ -181,7 +181,8 @@ def test_an_unknown_planted_name_is_refused_before_any_server(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["calibrate", "--runs", "1", "--runs-dir", str(tmp_path), "--planted", "regress_typo"]) == 2
-    assert "unknown migration 'regress_typo': choose from noop" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "unknown migration 'regress_typo': choose from " in err and "noop" in err
     assert not list(tmp_path.iterdir())
 
 
