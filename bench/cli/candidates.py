@@ -164,7 +164,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     try:
         from bench.report.candidates_report import write_candidates_figure
 
-        figure = write_candidates_figure(table, out, header)
+        figure = write_candidates_figure(table, out, header.replace("; suites", "\nsuites"))
         written += [figure] if figure is not None else []
     except ImportError:
         pass
