@@ -45,9 +45,7 @@ def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any
     """A measured candidate: its application ratio, promises, storage, write cost and migration duration."""
     app, app_note = _suite_verdict(doc, "app", APP_VERDICT)
     writes, write_note = _suite_verdict(doc, "app_writes", WRITE_VERDICT)
-    promises = {
-        v["promise"]: _interval(v) for v in doc.get("verdicts") or [] if v.get("kind") == "speedup_range"
-    }
+    promises = {v["promise"]: _interval(v) for v in doc.get("verdicts") or [] if v.get("kind") == "speedup_range"}
     storage = (doc.get("storage") or {}).get(STORAGE_METRIC)
     load = doc.get("load") or {}
     return {
@@ -61,9 +59,18 @@ def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any
         "promises": promises,
         "storage_overhead_pct": None if storage is None else float(storage),
         "write_ratio": writes,
-        "migrate_s": load.get("migrate_s"),
+        "migrate_s": migration_seconds(load),
         "notes": [n for n in (app_note, write_note) if n and "not run" not in n],
     }
+
+
+def migration_seconds(load: Mapping[str, Any]) -> float | None:
+    """The migration's duration: the load's migrate_s (copy path: statements, VACUUM ANALYZE and checks), else the
+    sum of its statements' times (after loaded beside before); None when the load was reused, not redone."""
+    if load.get("migrate_s") is not None:
+        return float(load["migrate_s"])
+    steps = [s.get("seconds") for s in load.get("migration") or []]
+    return float(sum(steps)) if steps and all(v is not None for v in steps) else None
 
 
 def failed_row(name: str, error: str, applied: bool = False, migration: Mapping[str, Any] | None = None) -> Row:
