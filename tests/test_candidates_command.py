@@ -87,11 +87,16 @@ class TestTable:
         assert storage_target(load_targets().promises) == 25.0
 
     def test_markdown_lists_failed_and_measured_rows(self) -> None:
-        rows = [candidate_row("noop", doc(1.0, 0.0)), failed_row("broken", "statement 1 failed: | oops")]
+        rows = [
+            candidate_row("noop", doc(1.0, 0.0), {"makes_promises": False}),
+            candidate_row("phase2", doc(1.2, 10.0), {"makes_promises": True}),
+            failed_row("broken", "statement 1 failed: | oops"),
+        ]
         text = format_candidates(build_table(rows, 25.0), "header line")
-        assert "| noop | yes | 1.00x [0.90, 1.10] | 1.10x [0.90, 1.30] below | 0.0% |" in text
+        assert "| noop | yes | 1.00x [0.90, 1.10] | 1.10x [0.90, 1.30] below (not claimed) | 0.0% |" in text
+        assert "| phase2 | yes | 1.20x [1.08, 1.32] | 1.10x [0.90, 1.30] below | 10.0% |" in text
         assert "| broken | no | failed: statement 1 failed: \\| oops |" in text
-        assert "recommended: noop" in text
+        assert "recommended: phase2" in text
 
     def test_the_figure_draws_with_its_front(self, tmp_path: Path) -> None:
         pytest.importorskip("matplotlib")

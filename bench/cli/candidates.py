@@ -105,13 +105,13 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     check_suite_tools(config, suites)
     check_measure_inputs(args)
     runs_dir = runs_dir_from_env(args.runs_dir)
-    out = runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+    out = _new_folder(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     rows: list[dict[str, Any]] = []
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
         for inst in pair:  # from the first load to the last suite: no other load or measurement slips in
             locks.enter_context(harness_lock(inst.dsn, inst.role))
         migrations = _read_candidates(names, pair.engine.is_timescaledb)
-        out.mkdir(parents=True)
+        out.mkdir(parents=True, exist_ok=False)
         header = (
             f"{spec.rows:,} rows, seed {spec.seed}, engine {pair.engine.label}; suites: "
             f"{', '.join(['timed design-document cases', *suites])}"
@@ -171,6 +171,15 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     print("\n" + text)
     print("written: " + ", ".join(str(p) for p in written))
     return 0 if any(r["measured"] for r in rows) else 1
+
+
+def _new_folder(path: Path) -> Path:
+    """path, or path-2, path-3, ... when a run of the same second already took it."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
 
 
 def _settle(staging: Path, final: Path) -> None:

@@ -47,7 +47,8 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
     lines += [
         "Ratios are before/after (above 1x: the candidate is faster) with their 95% intervals; the application ratio "
         "is the app suite's weighted database time per 1,000 page views (auto plan cache mode). Pareto: no other "
-        "candidate has both a higher application ratio and a lower storage overhead.",
+        "candidate has both a higher application ratio and a lower storage overhead. A promise marked (not claimed) is "
+        "measured for a candidate whose file says `-- promises: none`.",
         "",
         "| " + " | ".join(columns) + " |",
         "| " + " | ".join("---" for _ in columns) + " |",
@@ -60,11 +61,12 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
         else:
             storage = row["storage_overhead_pct"]
             migrate = row["migrate_s"]
+            claims = bool(row["migration"].get("makes_promises", True))
             cells = [
                 row["name"],
                 "yes",
                 _interval(row["app_ratio"]),
-                *(_promise_cell(row["promises"].get(p)) for p in promises),
+                *(_promise_cell(row["promises"].get(p), claims) for p in promises),
                 "n/a" if storage is None else f"{storage:.1f}%",
                 _interval(row["write_ratio"]),
                 "n/a" if migrate is None else f"{migrate:.1f}",
@@ -80,8 +82,11 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
     return "\n".join(lines)
 
 
-def _promise_cell(value: Mapping[str, Any] | None) -> str:
-    return "n/a" if value is None else f"{_interval(value)} {value.get('verdict') or ''}".strip()
+def _promise_cell(value: Mapping[str, Any] | None, claims: bool = True) -> str:
+    """A promise's ratio, interval and verdict; "(not claimed)" for a candidate whose file says `promises: none`."""
+    if value is None:
+        return "n/a"
+    return f"{_interval(value)} {value.get('verdict') or ''}".strip() + ("" if claims else " (not claimed)")
 
 
 def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
