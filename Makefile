@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 RUNS ?= 10
 COMPOSE ?= docker compose
 
-.PHONY: venv bench bench-sweep bench-scaling bench-load load run report gate calibrate test lint format up down status clean
+.PHONY: venv bench bench-sweep bench-scaling bench-load load run report gate calibrate candidates test lint format up down status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -45,6 +45,9 @@ gate: venv  ## CI performance gate on the ci preset; exit 0 pass, 1 a check fail
 
 calibrate: venv  ## RUNS A/A gates (no-op migration) and RUNS per planted regression: false alarms, detection
 	$(PY) -m bench calibrate --runs $(RUNS) $(ARGS)
+
+candidates: venv  ## candidate migrations side by side (default: the shipped phase2 variants): table, figure, pick
+	$(PY) -m bench candidates $(ARGS)
 
 status: venv
 	$(PY) -m bench status $(ARGS)

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.cli.candidates import add_candidates_options, cmd_candidates
 from bench.cli.commands import (
     cmd_bench,
     cmd_calibrate,
@@ -69,6 +70,10 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace], int], str]] = {
     "report": (cmd_report, "figures, report.md and report.html of a run, from its results document"),
     "compare": (cmd_compare, "two runs side by side; refuses runs from different environments unless --force"),
     "profile": (cmd_profile, "read-only profile of an agent_events table (JSON), or --compare two profiles"),
+    "candidates": (
+        cmd_candidates,
+        "candidate migrations one after another against the same before: one table, figure and recommendation",
+    ),
     "whatif": (cmd_whatif, "rank candidate index sets by the planner's estimates with HypoPG on before (no timing)"),
 }
 # Commands that read results documents only and never touch a server.
@@ -96,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=func)
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
-        if name in ("load", "bench", "gate", "calibrate"):
+        if name in ("load", "bench", "gate", "calibrate", "candidates"):
             add_dataset_options(p)
         if name == "load":
             p.add_argument(
@@ -106,9 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
             )
         if name in TAKES_MIGRATION:
             add_migration_option(p)
-        if name in ("run", "bench", "gate", "calibrate"):
+        if name in ("run", "bench", "gate", "calibrate", "candidates"):
             add_measure_options(p)
-        if name in ("run", "bench", "gate", "calibrate", "report", "compare", "whatif"):
+        if name == "candidates":
+            add_candidates_options(p)
+        if name in ("run", "bench", "gate", "calibrate", "report", "compare", "whatif", "candidates"):
             add_runs_dir_option(p)
         if name == "gate":
             add_gate_options(p)

@@ -1,0 +1,193 @@
+"""`python -m bench candidates`: candidate migrations measured one after the other against the same `before`.
+
+For each candidate: load (before reused, after = physical copy + the candidate), then the timed design-document
+cases and a small suite list (app, app_writes), its results document kept in runs-dir/candidates-<UTC>/<name>/.
+A candidate that fails to apply or to measure is recorded as failed; the others are still measured. The
+table, figure and recommendation come from bench.judge.candidates_table and bench.report.candidates_report.
+`latest` of the runs folder is never touched.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bench.cli.options import (
+    check_measure_inputs,
+    check_suite_tools,
+    config_from,
+    dataset_spec_from,
+    load_options_from,
+    measure_settings_from,
+    repeat_from,
+    suites_from,
+    workload_from,
+)
+from bench.core.config import runs_dir_from_env
+from bench.core.errors import HarnessError
+
+if TYPE_CHECKING:
+    from bench.core.migration import Migration
+
+CANDIDATE_SUITES = ("app", "app_writes")
+SAFE_FOR_ENGINE = "safe"  # in the default list: phase2_safe_timescaledb on TimescaleDB, else phase2_safe_partitions
+DEFAULT_CANDIDATES = ("phase2", "targeted", SAFE_FOR_ENGINE, "phase2_path_ops", "filepath_expression")
+
+
+def add_candidates_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--migration",
+        dest="candidates",
+        action="append",
+        default=None,
+        metavar="FILE|NAME",
+        help="a candidate migration: a SQL file or a shipped name (repeatable); default: "
+        "phase2, targeted, the engine's safe file (phase2_safe_partitions or phase2_safe_timescaledb), "
+        "phase2_path_ops, filepath_expression",
+    )
+
+
+def _read_candidates(names: list[str], timescaledb: bool | None) -> list[Migration]:
+    """Every candidate read and checked (an unknown name or an empty file is refused, exit 2); the `safe` entry of
+    the default list is resolved once the engine is known (timescaledb None: not yet, both files are checked)."""
+    from bench.core.migration import read_migration
+
+    read = []
+    for name in names:
+        if name == SAFE_FOR_ENGINE:
+            files = ["phase2_safe_partitions", "phase2_safe_timescaledb"]
+            if timescaledb is None:
+                for f in files:
+                    read_migration(f)
+                continue
+            name = files[1] if timescaledb else files[0]
+        read.append(read_migration(name))
+    return read
+
+
+def _folder_names(migrations: list[Migration]) -> list[str]:
+    names: list[str] = []
+    for m in migrations:
+        name, n = m.label, 1
+        while name in names:
+            n += 1
+            name = f"{m.label}-{n}"
+        names.append(name)
+    return names
+
+
+def cmd_candidates(args: argparse.Namespace) -> int:
+    """Each candidate loaded and measured in turn; one table, figure and recommendation line."""
+    from bench.db.database import harness_lock
+    from bench.db.instances import open_instances
+    from bench.judge.candidates_table import build_table, candidate_row, failed_row, storage_target
+    from bench.judge.verdicts import load_targets
+    from bench.load.loader import load_dataset
+    from bench.measure.run import run_benchmark
+    from bench.report.candidates_report import format_candidates
+
+    # Everything that can be refused is refused before any server starts.
+    names = list(args.candidates or DEFAULT_CANDIDATES)
+    _read_candidates(names, None)
+    spec = dataset_spec_from(args, "default")
+    settings = measure_settings_from(args)
+    workload = workload_from(args)
+    config = config_from(args)
+    suites = suites_from(args, CANDIDATE_SUITES)
+    load_options = load_options_from(args)
+    targets = load_targets(args.targets)
+    check_suite_tools(config, suites)
+    check_measure_inputs(args)
+    runs_dir = runs_dir_from_env(args.runs_dir)
+    out = _new_folder(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+    rows: list[dict[str, Any]] = []
+    with open_instances(config) as pair, contextlib.ExitStack() as locks:
+        for inst in pair:  # from the first load to the last suite: no other load or measurement slips in
+            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        migrations = _read_candidates(names, pair.engine.is_timescaledb)
+        out.mkdir(parents=True, exist_ok=False)
+        header = (
+            f"{spec.rows:,} rows, seed {spec.seed}, engine {pair.engine.label}; suites: "
+            f"{', '.join(['timed design-document cases', *suites])}"
+        )
+        print(f"candidates: {', '.join(m.label for m in migrations)}; {header}; results in {out}", flush=True)
+        for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
+            print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()} ==", flush=True)
+            try:
+                report = load_dataset(
+                    pair,
+                    spec,
+                    workers=args.workers,
+                    force=args.force and n == 0,
+                    progress=not args.no_progress,
+                    migration=migration,
+                )
+            except HarnessError as e:  # MigrationError included: the candidate did not apply
+                print(f"candidate {folder}: did not apply: {e}", flush=True)
+                rows.append(failed_row(folder, str(e), applied=False, migration=migration.to_dict()))
+                continue
+            print(report.summary(), flush=True)
+            staging = out / f".runs-{folder}"
+            try:
+                doc = run_benchmark(
+                    dataclasses.replace(config, runs_dir=staging, migration=migration.cli_name),
+                    settings,
+                    args.targets,
+                    args.select,
+                    report.to_dict(),
+                    args.verbose,
+                    progress=not args.no_progress,
+                    suites=suites,
+                    workload=workload,
+                    load_options=load_options,
+                    pair=pair,
+                    repeat=repeat_from(args),
+                )
+            except HarnessError as e:
+                print(f"candidate {folder}: applied, but its measurement failed: {e}", flush=True)
+                rows.append(failed_row(folder, f"measurement failed: {e}", applied=True, migration=migration.to_dict()))
+                continue
+            finally:
+                _settle(staging, out / folder)
+            rows.append(candidate_row(folder, doc, migration.to_dict()))
+    table = build_table(rows, storage_target(targets.promises))
+    text = format_candidates(table, header)
+    (out / "candidates.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
+    (out / "candidates.md").write_text(text)
+    written = [out / "candidates.md", out / "candidates.json"]
+    try:
+        from bench.report.candidates_report import write_candidates_figure
+
+        figure = write_candidates_figure(table, out, header.replace("; suites", "\nsuites"))
+        written += [figure] if figure is not None else []
+    except ImportError:
+        pass
+    print("\n" + text)
+    print("written: " + ", ".join(str(p) for p in written))
+    return 0 if any(r["measured"] for r in rows) else 1
+
+
+def _new_folder(path: Path) -> Path:
+    """path, or path-2, path-3, ... when a run of the same second already took it."""
+    candidate, n = path, 1
+    while candidate.exists():
+        n += 1
+        candidate = path.with_name(f"{path.name}-{n}")
+    return candidate
+
+
+def _settle(staging: Path, final: Path) -> None:
+    """The published run (staging/<run_id>) becomes final; the staging folder (and its `latest`) goes. A failed run
+    left nothing published there, and run_benchmark already removed its partial folder."""
+    if not staging.is_dir():
+        return
+    published = [p for p in staging.iterdir() if p.is_dir() and not p.is_symlink() and not p.name.startswith(".")]
+    if published:
+        published[0].rename(final)
+    shutil.rmtree(staging)  # created by this command, holding at most a `latest` link now

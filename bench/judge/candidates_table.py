@@ -1,0 +1,183 @@
+"""The candidates table: one row per candidate migration from its results document, the Pareto front of read gain
+against storage overhead, and the recommendation within the storage target.
+
+Pure functions over results documents (dicts, as bench.measure.run writes them); `python -m bench candidates`
+(bench.cli.candidates) measures the candidates and hands their documents here. Nothing here times or connects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+APP_VERDICT = "page_views@auto"  # the app suite's weighted database time per 1,000 page views, auto plan cache
+WRITE_VERDICT = "ingested_events"  # the app_writes suite's database time per ingested events
+STORAGE_METRIC = "storage_overhead_pct"
+HOLDS = ("within", "above")  # a speedup promise's verdicts that keep it
+
+Row = dict[str, Any]
+
+
+def _interval(verdict: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if verdict is None or verdict.get("point") is None:
+        return None
+    return {
+        "point": float(verdict["point"]),
+        "low": None if verdict.get("low") is None else float(verdict["low"]),
+        "high": None if verdict.get("high") is None else float(verdict["high"]),
+        "verdict": verdict.get("verdict"),
+    }
+
+
+def _suite_verdict(doc: Mapping[str, Any], suite: str, promise: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The interval of one suite verdict, or None with why (suite not run, failed, or verdict missing)."""
+    section = (doc.get("suites") or {}).get(suite)
+    if not section:
+        return None, f"{suite} suite not run"
+    if section.get("failed") or section.get("skipped"):
+        return None, f"{suite}: {section.get('failed') or section.get('skipped')}"
+    verdict = next((v for v in section.get("verdicts") or [] if v.get("promise") == promise), None)
+    found = _interval(verdict)
+    return found, None if found is not None else f"{suite}: no {promise} verdict (failed measurement)"
+
+
+def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any] | None = None) -> Row:
+    """A measured candidate: its application ratio, promises, storage, write cost and migration duration."""
+    app, app_note = _suite_verdict(doc, "app", APP_VERDICT)
+    writes, write_note = _suite_verdict(doc, "app_writes", WRITE_VERDICT)
+    promises = {v["promise"]: _interval(v) for v in doc.get("verdicts") or [] if v.get("kind") == "speedup_range"}
+    storage = (doc.get("storage") or {}).get(STORAGE_METRIC)
+    load = doc.get("load") or {}
+    return {
+        "name": name,
+        "applied": True,
+        "measured": True,
+        "error": None,
+        "migration": dict(migration or (doc.get("dataset") or {}).get("migration") or {}),
+        "run_id": doc.get("run_id"),
+        "app_ratio": app,
+        "promises": promises,
+        "storage_overhead_pct": None if storage is None else float(storage),
+        "write_ratio": writes,
+        "migrate_s": migration_seconds(load),
+        "notes": [n for n in (app_note, write_note) if n and "not run" not in n],
+    }
+
+
+def migration_seconds(load: Mapping[str, Any]) -> float | None:
+    """The migration's duration: the load's migrate_s (copy path: statements, VACUUM ANALYZE and checks), else the
+    sum of its statements' times (after loaded beside before); None when the load was reused, not redone."""
+    if load.get("migrate_s") is not None:
+        return float(load["migrate_s"])
+    steps = [s.get("seconds") for s in load.get("migration") or []]
+    return float(sum(steps)) if steps and all(v is not None for v in steps) else None
+
+
+def failed_row(name: str, error: str, applied: bool = False, migration: Mapping[str, Any] | None = None) -> Row:
+    """A candidate that did not apply (applied=False) or could not be measured: recorded with its error."""
+    return {
+        "name": name,
+        "applied": applied,
+        "measured": False,
+        "error": error,
+        "migration": dict(migration or {}),
+        "run_id": None,
+        "app_ratio": None,
+        "promises": {},
+        "storage_overhead_pct": None,
+        "write_ratio": None,
+        "migrate_s": None,
+        "notes": [],
+    }
+
+
+def _point(interval: Mapping[str, Any] | None) -> float | None:
+    return None if interval is None else interval.get("point")
+
+
+def pareto_front(rows: Sequence[Row]) -> list[str]:
+    """Names of the measured rows no other row beats on both read gain (app ratio, higher is better) and storage
+    overhead (lower is better); a row lacking either figure is on no front."""
+    points = [
+        (r["name"], float(_point(r["app_ratio"])), float(r["storage_overhead_pct"]))  # type: ignore[arg-type]
+        for r in rows
+        if r["measured"] and _point(r["app_ratio"]) is not None and r["storage_overhead_pct"] is not None
+    ]
+    front = []
+    for name, gain, storage in points:
+        dominated = any(
+            g >= gain and s <= storage and (g > gain or s < storage) for other, g, s in points if other != name
+        )
+        if not dominated:
+            front.append(name)
+    return front
+
+
+def gives_up(row: Row, best_gain: Row | None) -> list[str]:
+    """What choosing `row` costs: design-document promises it misses, a slower write path, a better read gain
+    elsewhere that is over the storage target."""
+    lost = []
+    for promise, interval in sorted(row["promises"].items()):
+        if interval is not None and interval.get("verdict") not in HOLDS:
+            lost.append(f"{promise} ({interval['point']:.2f}x, {interval.get('verdict')})")
+    writes = row["write_ratio"]
+    if writes is not None and writes.get("high") is not None and writes["high"] < 1.0:
+        lost.append(f"writes {writes['point']:.2f}x (slower ingest)")
+    if best_gain is not None and best_gain["name"] != row["name"]:
+        lost.append(
+            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over the storage "
+            "target)"
+        )
+    return lost
+
+
+def recommend(rows: Sequence[Row], storage_max: float | None) -> dict[str, Any]:
+    """The measured candidate with the best application ratio whose storage overhead is within storage_max."""
+    measured = [r for r in rows if r["measured"] and _point(r["app_ratio"]) is not None]
+    if not measured:
+        return {"name": None, "text": "no recommendation: no candidate has an application-workload measurement"}
+    best_any = max(measured, key=lambda r: _point(r["app_ratio"]) or 0.0)
+    fits = [
+        r
+        for r in measured
+        if storage_max is None or (r["storage_overhead_pct"] is not None and r["storage_overhead_pct"] <= storage_max)
+    ]
+    if not fits:
+        return {
+            "name": None,
+            "text": f"no recommendation: every measured candidate's storage overhead is over {storage_max:g}%",
+        }
+    best = max(fits, key=lambda r: _point(r["app_ratio"]) or 0.0)
+    app = best["app_ratio"]
+    limit = "no storage target" if storage_max is None else f"the {storage_max:g}% storage target"
+    lost = gives_up(best, best_any)
+    text = (
+        f"recommended: {best['name']} — application database time per 1,000 page views {app['point']:.2f}x "
+        f"[{_num(app['low'])}, {_num(app['high'])}], storage overhead {best['storage_overhead_pct']:.1f}% within "
+        f"{limit}; gives up: {', '.join(lost) if lost else 'nothing measured here'}"
+    )
+    if app.get("low") is not None and app["low"] <= 1.0:
+        text += " (its application interval includes 1x: no measured read gain)"
+    return {"name": best["name"], "text": text, "gives_up": lost}
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f}x"
+
+
+def build_table(rows: Sequence[Row], storage_max: float | None) -> dict[str, Any]:
+    """candidates.json: the rows, the Pareto front, the recommendation and the storage target it used."""
+    return {
+        "rows": list(rows),
+        "pareto_front": pareto_front(rows),
+        "storage_target_pct": storage_max,
+        "recommendation": recommend(rows, storage_max),
+    }
+
+
+def storage_target(targets_promises: Sequence[Any]) -> float | None:
+    """The `max` of the targets' storage_overhead_pct promise (bench/targets.toml), None when it has none."""
+    for promise in targets_promises:
+        if getattr(promise, "metric", None) == STORAGE_METRIC and getattr(promise, "max", None) is not None:
+            return float(promise.max)
+    return None

@@ -1,0 +1,131 @@
+"""candidates.md, the printed table and candidates.png of `python -m bench candidates`: read gain against storage
+overhead per candidate migration, the Pareto front marked, and the recommendation line.
+
+Drawn from the table bench.judge.candidates_table.build_table returns (the contents of candidates.json).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from bench.report.figure_style import AFTER_COLOUR, LIMIT_COLOUR, NEUTRAL, grid, new_figure
+
+FIGURE_FILE = "candidates.png"
+
+
+def _interval(value: Mapping[str, Any] | None) -> str:
+    if value is None:
+        return "n/a"
+    low, high = value.get("low"), value.get("high")
+    bounds = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+    return f"{value['point']:.2f}x{bounds}"
+
+
+def _promise_names(table: Mapping[str, Any]) -> list[str]:
+    return sorted({p for row in table["rows"] for p in row["promises"]})
+
+
+def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
+    """The markdown table (also printed): one row per candidate, the Pareto front and the recommendation."""
+    promises = _promise_names(table)
+    front = set(table["pareto_front"])
+    columns = [
+        "candidate",
+        "applied",
+        "app time / 1,000 page views (before/after)",
+        *promises,
+        "storage overhead",
+        "writes: ingested events (before/after)",
+        "migration (s)",
+        "Pareto",
+    ]
+    lines = ["# Candidate migrations side by side", ""]
+    if header:
+        lines += [header, ""]
+    lines += [
+        "Ratios are before/after (above 1x: the candidate is faster) with their 95% intervals; the application ratio "
+        "is the app suite's weighted database time per 1,000 page views (auto plan cache mode). Pareto: no other "
+        "candidate has both a higher application ratio and a lower storage overhead. A promise marked (not claimed) is "
+        "measured for a candidate whose file says `-- promises: none`.",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---" for _ in columns) + " |",
+    ]
+    for row in table["rows"]:
+        if not row["measured"]:
+            applied = "yes" if row["applied"] else "no"
+            error = " ".join(str(row["error"]).split())[:300].replace("|", "\\|")
+            cells = [row["name"], applied, f"failed: {error}", *("" for _ in promises), "", "", "", ""]
+        else:
+            storage = row["storage_overhead_pct"]
+            migrate = row["migrate_s"]
+            claims = bool(row["migration"].get("makes_promises", True))
+            cells = [
+                row["name"],
+                "yes",
+                _interval(row["app_ratio"]),
+                *(_promise_cell(row["promises"].get(p), claims) for p in promises),
+                "n/a" if storage is None else f"{storage:.1f}%",
+                _interval(row["write_ratio"]),
+                "n/a" if migrate is None else f"{migrate:.1f}",
+                "yes" if row["name"] in front else "",
+            ]
+        lines.append("| " + " | ".join(cells) + " |")
+    target = table.get("storage_target_pct")
+    lines += ["", f"Storage target: {'none' if target is None else f'{target:g}%'} (bench/targets.toml).", ""]
+    lines += [table["recommendation"]["text"], ""]
+    notes = [f"- {row['name']}: {note}" for row in table["rows"] for note in row.get("notes", [])]
+    if notes:
+        lines += ["Notes:", *notes, ""]
+    return "\n".join(lines)
+
+
+def _promise_cell(value: Mapping[str, Any] | None, claims: bool = True) -> str:
+    """A promise's ratio, interval and verdict; "(not claimed)" for a candidate whose file says `promises: none`."""
+    if value is None:
+        return "n/a"
+    return f"{_interval(value)} {value.get('verdict') or ''}".strip() + ("" if claims else " (not claimed)")
+
+
+def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
+    """Read gain (application ratio, with its interval) against storage overhead; the Pareto front joined by a line.
+    None when fewer than one candidate has both figures."""
+    rows = [r for r in table["rows"] if r["measured"] and r["app_ratio"] and r["storage_overhead_pct"] is not None]
+    if not rows:
+        return None
+    front = set(table["pareto_front"])
+    fig = new_figure((9, 6))
+    ax = fig.add_subplot()
+    for row in rows:
+        x, app = row["storage_overhead_pct"], row["app_ratio"]
+        colour = AFTER_COLOUR if row["name"] in front else NEUTRAL
+        if app.get("low") is not None and app.get("high") is not None:
+            ax.plot([x, x], [app["low"], app["high"]], color=colour, lw=1.4, alpha=0.7)
+        ax.plot([x], [app["point"]], marker="o" if row["name"] in front else "s", ms=8, color=colour, ls="none")
+        ax.annotate(row["name"], (x, app["point"]), xytext=(6, 4), textcoords="offset points", fontsize=8)
+    on_front = sorted((r["storage_overhead_pct"], r["app_ratio"]["point"]) for r in rows if r["name"] in front)
+    if len(on_front) > 1:
+        ax.plot(*zip(*on_front, strict=True), color=AFTER_COLOUR, lw=1.0, ls="--", label="Pareto front")
+    ax.axhline(1.0, color=NEUTRAL, lw=0.8, ls=":", label="1x: no change")
+    target = table.get("storage_target_pct")
+    if target is not None:
+        ax.axvline(target, color=LIMIT_COLOUR, lw=1.0, ls="--", label=f"storage target {target:g}%")
+    ax.set_xlabel("storage overhead of after over before (%)")
+    ax.set_ylabel("application database time per 1,000 page views, before/after (x)")
+    grid(ax)
+    ax.legend(fontsize=8, loc="best")
+    fig.suptitle("Candidate migrations: read gain against storage", fontsize=13, fontweight="bold")
+    if subtitle:
+        ax.set_title(subtitle, fontsize=9, color="#404040")
+    return fig
+
+
+def write_candidates_figure(table: Mapping[str, Any], out_dir: Path, subtitle: str = "") -> Path | None:
+    fig = candidates_figure(table, subtitle)
+    if fig is None:
+        return None
+    path = out_dir / FIGURE_FILE
+    fig.savefig(path)
+    return path
