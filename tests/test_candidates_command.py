@@ -29,6 +29,19 @@ def verdict(promise: str, point: float, low: float, high: float, word: str = "ok
     return {"promise": promise, "kind": kind, "verdict": word, "point": point, "low": low, "high": high}
 
 
+def claims(stall_ms: float = 12.0, stall: str = "held", idempotent: str = "held", compatible: str = "held") -> Any:
+    """The migration and compatibility suites' sections as a candidate's results document holds them."""
+    return {
+        "migration": {
+            "verdicts": [
+                verdict("migration_non_blocking", stall_ms, stall_ms, stall_ms, stall, "claim"),
+                verdict("migration_idempotent", 0, 0, 0, idempotent, "claim"),
+            ]
+        },
+        "compatibility": {"verdicts": [verdict("backward_compatible", 1.0, 1.0, 1.0, compatible, "claim")]},
+    }
+
+
 def doc(app: float, storage: float, writes: float = 1.0, timeline: str = "below") -> dict[str, Any]:
     return {
         "run_id": "r",
@@ -63,6 +76,50 @@ class TestTable:
         row = candidate_row("x", bare)
         assert row["app_ratio"] is None and row["write_ratio"] is None
         assert row["notes"] == ["app: the app suite failed: boom"]
+
+    def test_claim_columns_come_from_the_migration_and_compatibility_suites(self) -> None:
+        measured = doc(1.2, 10.0)
+        measured["suites"].update(claims(stall_ms=2_345.0, stall="not held", idempotent="not held"))
+        row = candidate_row("blocking", measured)
+        assert row["write_stall"]["value"] == 2_345.0 and row["write_stall"]["verdict"] == "not held"
+        assert row["idempotent"]["verdict"] == "not held" and row["backward_compatible"]["verdict"] == "held"
+        pick = recommend([row], 25.0)
+        assert "blocks writes (not held, 2,345 ms stall)" in pick["text"] and "not idempotent" in pick["text"]
+        text = format_candidates(build_table([row], 25.0))
+        assert "| 1.5 | 2,345 (not held) | not held | held |" in text
+        skipped = doc(1.0, 0.0)
+        skipped["suites"]["migration"] = {"skipped": "no scratch database", "verdicts": []}
+        row = candidate_row("unmeasured", skipped)
+        assert row["write_stall"] is None and row["idempotent"] is None and row["backward_compatible"] is None
+        assert row["notes"] == ["migration: no scratch database"]
+        assert "| n/a | n/a | n/a |" in format_candidates(build_table([row], 25.0))
+        assert failed_row("f", "e")["idempotent"] is None
+
+    def test_the_write_budget_excludes_a_candidate_whose_ingest_is_surely_slower(self) -> None:
+        slow, fine = doc(2.0, 10.0, writes=0.7), doc(1.3, 10.0, writes=0.9)
+        rows = [candidate_row("slow_ingest", slow), candidate_row("fine", fine)]
+        # slow_ingest's whole interval [0.665, 0.693] lies below 1/1.25 = 0.8: over a 25% budget
+        assert recommend(rows, 25.0, 25.0)["name"] == "fine"
+        assert "write budget" in recommend(rows, 25.0, 25.0)["text"]
+        assert recommend(rows, 25.0, 50.0)["name"] == "slow_ingest"  # 1/1.5 = 0.667 is inside its interval
+        assert recommend(rows, 25.0)["name"] == "slow_ingest"  # no budget
+        assert recommend(rows[:1], 25.0, 25.0)["name"] is None
+        assert build_table(rows, 25.0, 25.0)["write_budget_pct"] == 25.0
+
+    def test_the_write_budget_comes_from_targets_toml(self, tmp_path: Path) -> None:
+        assert load_targets().write_slowdown_max_pct == 25.0
+        text = load_targets().path.read_text()
+        negative = tmp_path / "t.toml"
+        negative.write_text(text.replace("write_slowdown_max_pct = 25.0", "write_slowdown_max_pct = -1"))
+        with pytest.raises(ValueError, match=r"candidates\.write_slowdown_max_pct"):
+            load_targets(negative)
+        unknown = tmp_path / "u.toml"
+        unknown.write_text(text.replace("write_slowdown_max_pct = 25.0", "write_budget = 1"))
+        with pytest.raises(ValueError, match="write_budget"):
+            load_targets(unknown)
+        absent = tmp_path / "a.toml"
+        absent.write_text(text.replace("[candidates]\nwrite_slowdown_max_pct = 25.0\n", ""))
+        assert load_targets(absent).write_slowdown_max_pct is None
 
     def test_pareto_front_keeps_the_undominated(self) -> None:
         rows = [

@@ -9,12 +9,18 @@ from typing import Any
 
 import pytest
 
+from bench.core.migration import read_migration
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import EXPECTED_BEFORE, compare_index_sets, create_indexes_before, create_table, index_set
 from bench.judge.verdicts import judge_blocking
 from bench.load.loader import require_loaded
 from bench.measure.suites.lock_probe import LoadProbe, ProbeWorkload, _traffic_summary, measure_blocking
-from bench.measure.suites.migration import MigrationSettings, check_idempotency, measure_migration
+from bench.measure.suites.migration import (
+    MigrationSettings,
+    check_idempotency,
+    measure_migration,
+    measure_other_migration,
+)
 from bench.measure.suites.scratch import RowStream, generation_spec
 from generators.shape import DatasetSpec
 
@@ -166,3 +172,59 @@ def test_generation_spec_keeps_the_dataset_when_it_is_long_enough(ci_spec: Datas
     assert generation_spec(dataset, 10_000).fingerprint() == ci_spec.fingerprint()
     longer = generation_spec(dataset, 80_000)
     assert longer.rows == 80_000 and longer.project_count == ci_spec.project_count
+
+
+# ---- any other migration: a candidate, a regression file ------------------------------------------------------
+
+
+def _other(pair: InstancePair, spec: str | Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    section = measure_other_migration(pair, require_loaded(pair), read_migration(spec), SMALL, progress=False)
+    return {v["promise"]: v for v in section["verdicts"]}, section["records"]["scenarios"]
+
+
+@pytest.mark.slow
+def test_another_migration_gets_stall_idempotency_and_duration(loaded_pair: InstancePair, tmp_path: Path) -> None:
+    """The safe partitions file (its \\gexec cells run per partition) holds both claims; a plain CREATE INDEX is
+    not idempotent, with the server's SQLSTATE; a broken file fails both, never passes; before is not touched."""
+    with loaded_pair.before.connect() as conn:
+        untouched = index_set(conn)
+    verdicts, scenarios = _other(loaded_pair, "phase2_safe_partitions")
+    assert set(verdicts) == {"migration_idempotent", "migration_non_blocking", "migration_duration"}
+    assert verdicts["migration_idempotent"]["verdict"] == "held", verdicts["migration_idempotent"]["evidence"]
+    assert verdicts["migration_non_blocking"]["point"] is not None
+    shipped = scenarios["as_shipped"]
+    assert shipped["completed"] and not shipped["one_transaction"]
+    assert shipped["statement_count"] > 10  # the generator's per-partition CREATE INDEX CONCURRENTLY + ATTACH
+    assert shipped["probe"]["writes"]["count"] > 0
+    assert {i["name"] for i in shipped["index_diff"]["added"]} >= {
+        "agent_events_session_id_timestamp_idx",
+        "agent_events_project_id_timestamp_idx",
+    }
+
+    plain = tmp_path / "plain.sql"
+    plain.write_text("CREATE INDEX plain_severity_idx ON agent_events (severity);\n")
+    verdicts, scenarios = _other(loaded_pair, plain)
+    assert verdicts["migration_idempotent"]["verdict"] == "not held"
+    assert "SQLSTATE 42P07" in verdicts["migration_idempotent"]["evidence"]  # relation already exists
+    assert scenarios["as_shipped"]["one_transaction"] and scenarios["as_shipped"]["completed"]
+
+    broken = tmp_path / "broken.sql"
+    broken.write_text("CREATE INDEX broken_idx ON agent_events (no_such_column);\n")
+    verdicts, scenarios = _other(loaded_pair, broken)
+    assert verdicts["migration_idempotent"]["verdict"] == "failed"
+    assert verdicts["migration_non_blocking"]["verdict"] == "failed"
+    assert "no_such_column" in scenarios["as_shipped"]["first_error"]
+    with loaded_pair.before.connect() as conn:
+        assert index_set(conn) == untouched
+
+
+@pytest.mark.slow
+@pytest.mark.timescaledb
+def test_another_migration_on_a_hypertable(timescaledb_pair: InstancePair, ci_spec: DatasetSpec) -> None:
+    dataset = {"rows": ci_spec.rows, "spec": ci_spec.to_dict()}
+    section = measure_other_migration(
+        timescaledb_pair, dataset, read_migration("phase2_safe_timescaledb"), SMALL, progress=False
+    )
+    verdicts = {v["promise"]: v for v in section["verdicts"]}
+    assert verdicts["migration_idempotent"]["verdict"] == "held", verdicts["migration_idempotent"]["evidence"]
+    assert section["records"]["scenarios"]["as_shipped"]["completed"]

@@ -35,7 +35,7 @@ from bench.core.errors import HarnessError
 if TYPE_CHECKING:
     from bench.core.migration import Migration
 
-CANDIDATE_SUITES = ("app", "app_writes")
+CANDIDATE_SUITES = ("app", "app_writes", "migration", "compatibility")
 SAFE_FOR_ENGINE = "safe"  # in the default list: phase2_safe_timescaledb on TimescaleDB, else phase2_safe_partitions
 DEFAULT_CANDIDATES = ("phase2", "targeted", SAFE_FOR_ENGINE, "phase2_path_ops", "filepath_expression")
 
@@ -156,7 +156,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
             finally:
                 _settle(staging, out / folder)
             rows.append(candidate_row(folder, doc, migration.to_dict()))
-    table = build_table(rows, storage_target(targets.promises))
+    table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct)
     text = format_candidates(table, header)
     (out / "candidates.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
     (out / "candidates.md").write_text(text)

@@ -14,6 +14,13 @@ APP_VERDICT = "page_views@auto"  # the app suite's weighted database time per 1,
 WRITE_VERDICT = "ingested_events"  # the app_writes suite's database time per ingested events
 STORAGE_METRIC = "storage_overhead_pct"
 HOLDS = ("within", "above")  # a speedup promise's verdicts that keep it
+# The claim columns: row key -> (suite, verdict). The migration suite measures any migration's first application
+# under a writer and its second application; the compatibility suite compares every query's rows before/after.
+CLAIMS = {
+    "write_stall": ("migration", "migration_non_blocking"),
+    "idempotent": ("migration", "migration_idempotent"),
+    "backward_compatible": ("compatibility", "backward_compatible"),
+}
 
 Row = dict[str, Any]
 
@@ -41,10 +48,27 @@ def _suite_verdict(doc: Mapping[str, Any], suite: str, promise: str) -> tuple[di
     return found, None if found is not None else f"{suite}: no {promise} verdict (failed measurement)"
 
 
+def _claim(doc: Mapping[str, Any], suite: str, promise: str) -> dict[str, Any] | None:
+    """A suite's claim verdict (idempotent, non-blocking, backward compatible): its word, its figure and its
+    evidence; None when the suite was not run or did not reach it (the row's notes say which)."""
+    section = (doc.get("suites") or {}).get(suite) or {}
+    verdict = next((v for v in section.get("verdicts") or [] if v.get("promise") == promise), None)
+    if verdict is None:
+        return None
+    return {"verdict": verdict.get("verdict"), "value": verdict.get("point"), "evidence": verdict.get("evidence")}
+
+
 def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any] | None = None) -> Row:
-    """A measured candidate: its application ratio, promises, storage, write cost and migration duration."""
+    """A measured candidate: its application ratio, promises, storage, write cost, migration duration and write
+    stall, idempotency and backward compatibility."""
     app, app_note = _suite_verdict(doc, "app", APP_VERDICT)
     writes, write_note = _suite_verdict(doc, "app_writes", WRITE_VERDICT)
+    claims = {key: _claim(doc, suite, promise) for key, (suite, promise) in CLAIMS.items()}
+    claim_notes = [
+        f"{suite}: {section.get('failed') or section.get('skipped')}"
+        for suite in {suite for suite, _ in CLAIMS.values()}
+        if (section := (doc.get("suites") or {}).get(suite) or {}).get("failed") or section.get("skipped")
+    ]
     promises = {v["promise"]: _interval(v) for v in doc.get("verdicts") or [] if v.get("kind") == "speedup_range"}
     storage = (doc.get("storage") or {}).get(STORAGE_METRIC)
     load = doc.get("load") or {}
@@ -60,7 +84,8 @@ def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any
         "storage_overhead_pct": None if storage is None else float(storage),
         "write_ratio": writes,
         "migrate_s": migration_seconds(load),
-        "notes": [n for n in (app_note, write_note) if n and "not run" not in n],
+        **claims,
+        "notes": [n for n in (app_note, write_note) if n and "not run" not in n] + sorted(claim_notes),
     }
 
 
@@ -87,6 +112,7 @@ def failed_row(name: str, error: str, applied: bool = False, migration: Mapping[
         "storage_overhead_pct": None,
         "write_ratio": None,
         "migrate_s": None,
+        **dict.fromkeys(CLAIMS),
         "notes": [],
     }
 
@@ -120,19 +146,37 @@ def gives_up(row: Row, best_gain: Row | None) -> list[str]:
     for promise, interval in sorted(row["promises"].items()):
         if interval is not None and interval.get("verdict") not in HOLDS:
             lost.append(f"{promise} ({interval['point']:.2f}x, {interval.get('verdict')})")
+    for key, word in (("write_stall", "blocks writes"), ("idempotent", "not idempotent")):
+        claim = row.get(key)
+        if claim is not None and claim.get("verdict") not in ("held", None):
+            figure = f", {claim['value']:,.0f} ms stall" if key == "write_stall" and claim.get("value") else ""
+            lost.append(f"{word} ({claim['verdict']}{figure})")
+    compatible = row.get("backward_compatible")
+    if compatible is not None and compatible.get("verdict") != "held":
+        lost.append(f"backward compatibility ({compatible['verdict']})")
     writes = row["write_ratio"]
     if writes is not None and writes.get("high") is not None and writes["high"] < 1.0:
         lost.append(f"writes {writes['point']:.2f}x (slower ingest)")
     if best_gain is not None and best_gain["name"] != row["name"]:
         lost.append(
-            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over the storage "
-            "target)"
+            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over a budget)"
         )
     return lost
 
 
-def recommend(rows: Sequence[Row], storage_max: float | None) -> dict[str, Any]:
-    """The measured candidate with the best application ratio whose storage overhead is within storage_max."""
+def over_write_budget(row: Row, write_max_pct: float | None) -> bool:
+    """True when the whole interval of the row's ingest ratio lies below 1 / (1 + write_max_pct / 100): its
+    writes are slower than the budget allows, and the interval says it is no noise. No budget or no measurement:
+    False (the row's table cell shows which)."""
+    writes = row["write_ratio"]
+    if write_max_pct is None or writes is None or writes.get("high") is None:
+        return False
+    return float(writes["high"]) < 1.0 / (1.0 + write_max_pct / 100.0)
+
+
+def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: float | None = None) -> dict[str, Any]:
+    """The measured candidate with the best application ratio whose storage overhead is within storage_max and
+    whose ingest is within the write budget (over_write_budget)."""
     measured = [r for r in rows if r["measured"] and _point(r["app_ratio"]) is not None]
     if not measured:
         return {"name": None, "text": "no recommendation: no candidate has an application-workload measurement"}
@@ -140,38 +184,43 @@ def recommend(rows: Sequence[Row], storage_max: float | None) -> dict[str, Any]:
     fits = [
         r
         for r in measured
-        if storage_max is None or (r["storage_overhead_pct"] is not None and r["storage_overhead_pct"] <= storage_max)
+        if (storage_max is None or (r["storage_overhead_pct"] is not None and r["storage_overhead_pct"] <= storage_max))
+        and not over_write_budget(r, write_max_pct)
     ]
+    budgets = _budgets(storage_max, write_max_pct)
     if not fits:
-        return {
-            "name": None,
-            "text": f"no recommendation: every measured candidate's storage overhead is over {storage_max:g}%",
-        }
+        return {"name": None, "text": f"no recommendation: no measured candidate is within {budgets}"}
     best = max(fits, key=lambda r: _point(r["app_ratio"]) or 0.0)
     app = best["app_ratio"]
-    limit = "no storage target" if storage_max is None else f"the {storage_max:g}% storage target"
     lost = gives_up(best, best_any)
     text = (
         f"recommended: {best['name']} — application database time per 1,000 page views {app['point']:.2f}x "
-        f"[{_num(app['low'])}, {_num(app['high'])}], storage overhead {best['storage_overhead_pct']:.1f}% within "
-        f"{limit}; gives up: {', '.join(lost) if lost else 'nothing measured here'}"
+        f"[{_num(app['low'])}, {_num(app['high'])}], storage overhead {best['storage_overhead_pct']:.1f}%, within "
+        f"{budgets}; gives up: {', '.join(lost) if lost else 'nothing measured here'}"
     )
     if app.get("low") is not None and app["low"] <= 1.0:
         text += " (its application interval includes 1x: no measured read gain)"
     return {"name": best["name"], "text": text, "gives_up": lost}
 
 
+def _budgets(storage_max: float | None, write_max_pct: float | None) -> str:
+    storage = "no storage target" if storage_max is None else f"the {storage_max:g}% storage target"
+    writes = "no write budget" if write_max_pct is None else f"the {write_max_pct:g}% write budget"
+    return f"{storage} and {writes}"
+
+
 def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def build_table(rows: Sequence[Row], storage_max: float | None) -> dict[str, Any]:
-    """candidates.json: the rows, the Pareto front, the recommendation and the storage target it used."""
+def build_table(rows: Sequence[Row], storage_max: float | None, write_max_pct: float | None = None) -> dict[str, Any]:
+    """candidates.json: the rows, the Pareto front, the recommendation and the budgets it used."""
     return {
         "rows": list(rows),
         "pareto_front": pareto_front(rows),
         "storage_target_pct": storage_max,
-        "recommendation": recommend(rows, storage_max),
+        "write_budget_pct": write_max_pct,
+        "recommendation": recommend(rows, storage_max, write_max_pct),
     }
 
 

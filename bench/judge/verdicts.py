@@ -29,7 +29,8 @@ TARGETS_SCHEMA = 1
 
 PromiseKind = Literal["speedup_range", "max"]
 
-_TOP_LEVEL_KEYS = frozenset({"schema", "promises", "controls", "gate"})
+_TOP_LEVEL_KEYS = frozenset({"schema", "promises", "controls", "gate", "candidates"})
+_CANDIDATES_KEYS = frozenset({"write_slowdown_max_pct"})
 _COMMON_PROMISE_KEYS = frozenset({"kind", "gated", "reason", "source"})
 _PROMISE_KEYS: dict[str, frozenset[str]] = {
     "speedup_range": _COMMON_PROMISE_KEYS | {"cases", "expected_min", "expected_max"},
@@ -98,6 +99,9 @@ class Targets:
     baseline_tolerance_pct: float = DEFAULT_BASELINE_TOLERANCE_PCT
     # Below this many rows the speedup promises are reported, not gated: a small dataset cannot show them.
     speedups_from_rows: int | None = None
+    # [candidates]: how much slower the application's ingest may get for `python -m bench candidates` to
+    # recommend a migration (None: no write budget).
+    write_slowdown_max_pct: float | None = None
 
     def promise(self, name: str) -> Promise:
         for promise in self.promises:
@@ -183,7 +187,21 @@ def _parse_targets(document: Mapping[str, Any], path: Path) -> Targets:
         plan_assertions=plan_assertions,
         baseline_tolerance_pct=baseline_tolerance_pct,
         speedups_from_rows=speedups_from_rows,
+        write_slowdown_max_pct=_parse_candidates(document.get("candidates", {}), path),
     )
+
+
+def _parse_candidates(table: Any, path: Path) -> float | None:
+    """The optional [candidates] table: the write budget of the candidates' recommendation."""
+    if not isinstance(table, dict):
+        _fail(path, "candidates", "must be a table", "write it as [candidates] with write_slowdown_max_pct = 25.0")
+    _reject_unknown_keys(table, _CANDIDATES_KEYS, "candidates", path)
+    if "write_slowdown_max_pct" not in table:
+        return None
+    budget = _number(table, "write_slowdown_max_pct", "candidates", path)
+    if budget < 0:
+        _fail(path, "candidates.write_slowdown_max_pct", f"is negative ({budget})", "use a percentage >= 0")
+    return budget
 
 
 def _parse_gate(table: Any, path: Path) -> tuple[bool, float, int | None]:

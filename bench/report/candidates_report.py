@@ -39,6 +39,9 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
         "storage overhead",
         "writes: ingested events (before/after)",
         "migration (s)",
+        "write stall (ms)",
+        "idempotent",
+        "backward compatible",
         "Pareto",
     ]
     lines = ["# Candidate migrations side by side", ""]
@@ -48,7 +51,10 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
         "Ratios are before/after (above 1x: the candidate is faster) with their 95% intervals; the application ratio "
         "is the app suite's weighted database time per 1,000 page views (auto plan cache mode). Pareto: no other "
         "candidate has both a higher application ratio and a lower storage overhead. A promise marked (not claimed) is "
-        "measured for a candidate whose file says `-- promises: none`.",
+        "measured for a candidate whose file says `-- promises: none`. Write stall: the longest time no write "
+        "completed while the migration ran on a scratch copy under a steady writer (non-blocking: within 100 ms); "
+        "idempotent: a second application passes and changes no index; backward compatible: every query returns the "
+        "same rows before and after.",
         "",
         "| " + " | ".join(columns) + " |",
         "| " + " | ".join("---" for _ in columns) + " |",
@@ -57,7 +63,7 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
         if not row["measured"]:
             applied = "yes" if row["applied"] else "no"
             error = " ".join(str(row["error"]).split())[:300].replace("|", "\\|")
-            cells = [row["name"], applied, f"failed: {error}", *("" for _ in promises), "", "", "", ""]
+            cells = [row["name"], applied, f"failed: {error}", *("" for _ in promises), "", "", "", "", "", "", ""]
         else:
             storage = row["storage_overhead_pct"]
             migrate = row["migrate_s"]
@@ -70,16 +76,39 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
                 "n/a" if storage is None else f"{storage:.1f}%",
                 _interval(row["write_ratio"]),
                 "n/a" if migrate is None else f"{migrate:.1f}",
+                _stall_cell(row.get("write_stall")),
+                _claim_cell(row.get("idempotent")),
+                _claim_cell(row.get("backward_compatible")),
                 "yes" if row["name"] in front else "",
             ]
         lines.append("| " + " | ".join(cells) + " |")
     target = table.get("storage_target_pct")
-    lines += ["", f"Storage target: {'none' if target is None else f'{target:g}%'} (bench/targets.toml).", ""]
+    budget = table.get("write_budget_pct")
+    lines += [
+        "",
+        f"Storage target: {'none' if target is None else f'{target:g}%'}; write budget: "
+        f"{'none' if budget is None else f'ingest at most {budget:g}% slower'} (bench/targets.toml).",
+        "",
+    ]
     lines += [table["recommendation"]["text"], ""]
     notes = [f"- {row['name']}: {note}" for row in table["rows"] for note in row.get("notes", [])]
     if notes:
         lines += ["Notes:", *notes, ""]
     return "\n".join(lines)
+
+
+def _claim_cell(claim: Mapping[str, Any] | None) -> str:
+    return "n/a" if claim is None else str(claim.get("verdict"))
+
+
+def _stall_cell(claim: Mapping[str, Any] | None) -> str:
+    """The longest time no write completed while the migration ran (migration suite, on its scratch copy) and
+    whether that stays within the non-blocking bound."""
+    if claim is None:
+        return "n/a"
+    value = claim.get("value")
+    figure = "" if value is None else f"{value:,.0f} "
+    return f"{figure}({'non-blocking' if claim.get('verdict') == 'held' else claim.get('verdict')})"
 
 
 def _promise_cell(value: Mapping[str, Any] | None, claims: bool = True) -> str:

@@ -14,6 +14,9 @@ The design document says the migration is idempotent ("uses DROP INDEX IF EXISTS
   works on the engine (per-partition CREATE INDEX CONCURRENTLY + ATTACH PARTITION on native partitions,
   WITH (timescaledb.transaction_per_chunk) on a hypertable).
 The copy is put back to the pre-Phase-2 index set between two runs (unprobed) and dropped at the end.
+Any other migration (--migration: a candidate, a regression file) gets the first and second application only:
+once under the probe the way its header says, once more statement by statement (measure_other_migration), with
+verdicts of the same names, so `python -m bench candidates` compares write stall and idempotency per candidate.
 """
 
 from __future__ import annotations
@@ -28,19 +31,35 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from bench.core.candidates import Candidate, read_candidate
 from bench.core.cases import QUERIES_DIR
 from bench.core.engine import Engine
 from bench.core.errors import MigrationError
-from bench.core.migration import PHASE2_LABEL
+from bench.core.migration import Migration
 from bench.core.sql_files import read_statements, split_statements
 from bench.core.verdict_words import VerdictWord
 from bench.db.database import TARGET_SCHEMA
 from bench.db.instances import Instance, InstancePair
-from bench.db.schema import EXPECTED_AFTER, MIGRATION_FILE, apply_migration, compare_index_sets, index_set
+from bench.db.schema import (
+    EXPECTED_AFTER,
+    MIGRATION_FILE,
+    apply_migration,
+    compare_index_sets,
+    index_definitions,
+    index_diff,
+    index_set,
+)
 from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
 from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.lock_probe import LoadProbe, ProbeSettings, ProbeWorkload, measure_blocking
-from bench.measure.suites.scratch import RowStream, ScratchUnavailable, build_copies, generation_spec, scratch_database
+from bench.measure.suites.scratch import (
+    RowStream,
+    ScratchUnavailable,
+    build_copies,
+    generation_spec,
+    migration_of,
+    scratch_database,
+)
 
 NAME = "migration"
 TITLE = "migration safety: duration, blocked writes and reads, idempotency, and the non-blocking alternatives"
@@ -369,16 +388,10 @@ def _list(numbers: list[int]) -> str:
 
 
 def run(ctx: SuiteContext) -> dict[str, Any]:
-    migration = (ctx.dataset.get("migration") or {}).get("label", PHASE2_LABEL)
-    if migration != PHASE2_LABEL:
-        # Its scenarios (idempotence, the non-blocking alternatives, the revert) are written for Phase 2's statements.
-        return skipped(
-            NAME,
-            TITLE,
-            f"the migration under test is {migration}, not Phase 2: this suite's scenarios (idempotence, "
-            "non-blocking alternatives, revert) are written for schema/migration_phase2.sql",
-        )
     try:
+        migration = migration_of(ctx.dataset)
+        if not migration.is_phase2:
+            return measure_other_migration(ctx.pair, ctx.dataset, migration, MigrationSettings(), ctx.progress)
         return measure_migration(ctx.pair, ctx.dataset, MigrationSettings(), ctx.progress)
     except ScratchUnavailable as e:
         return skipped(NAME, TITLE, str(e))
@@ -454,6 +467,130 @@ def measure_migration(
             "engine": pair.engine.name,
             "safe_alternative": alternative.key,
             "scenarios": results,
+        },
+        notes,
+    )
+
+
+# ---- any other migration: the file run the way its header says, under the same probe ---------------------------
+
+
+def run_candidate_steps(
+    conn: psycopg.Connection[Any], candidate: Candidate, one_transaction: bool, probe: LoadProbe | None = None
+) -> list[dict[str, Any]]:
+    """Each statement's outcome, as bench.db.candidate_apply runs the file: a `\\gexec` query is run when its turn
+    comes and each cell it returns is a statement. The first error stops the file (in one transaction it rolls
+    everything back)."""
+    outcomes: list[dict[str, Any]] = []
+
+    def execute(text: str) -> None:
+        mark = probe.mark(f"statement {len(outcomes) + 1}") if probe else contextlib.nullcontext({"start_s": None})
+        with mark as entry:
+            outcome = _execute(conn, text)
+        outcomes.append({"statement": len(outcomes) + 1, "sql": text, "start_s": entry["start_s"], **outcome})
+        if outcome["error"]:
+            raise _Abort
+
+    tx = conn.transaction() if one_transaction else contextlib.nullcontext()
+    with contextlib.suppress(_Abort), tx:
+        for step in candidate.steps:
+            if not step.generator:
+                execute(step.sql)
+                continue
+            try:
+                generated = [cell for row in conn.execute(step.sql).fetchall() for cell in row if cell is not None]
+            except psycopg.Error as e:
+                outcomes.append(
+                    {
+                        "statement": len(outcomes) + 1,
+                        "sql": step.sql,
+                        "seconds": 0.0,
+                        "error": str(e).strip(),
+                        "sqlstate": e.sqlstate,
+                    }
+                )
+                raise _Abort from e
+            for text in generated:
+                execute(text)
+    return outcomes
+
+
+def measure_other_migration(
+    pair: InstancePair, dataset: dict[str, Any], migration: Migration, settings: MigrationSettings, progress: bool
+) -> dict[str, Any]:
+    """A migration other than Phase 2 (a candidate, a regression file): applied once under the probe the way its
+    header says (one transaction, or `-- transaction: none`), then a second time statement by statement. Verdicts:
+    idempotent, non-blocking, duration, under the same names as Phase 2's, so candidates compare column by column."""
+    candidate = read_candidate(migration.path)
+    dataset_rows = int(dataset["rows"])
+    copy_rows = min(dataset_rows, settings.copy_rows_cap)
+    spec = generation_spec(dataset, copy_rows + settings.pool_rows)
+    stream = RowStream(spec)
+    how = "in one transaction" if candidate.one_transaction else "one statement per transaction (-- transaction: none)"
+    description = f"{migration.path.name} {how}"
+    with scratch_database(pair.before, NAME) as inst:
+        _say(progress, f"  migration: copy of {copy_rows:,} rows with the pre-Phase-2 indexes ...")
+        build_copies([inst], pair.engine, spec, stream, copy_rows, [False], progress)
+        workload = ProbeWorkload.from_stream(stream, settings.pool_rows)
+        _say(progress, f"  migration: {migration.label} under a writer and a reader ...")
+        with inst.connect() as conn:
+            indexes_before = index_definitions(conn)
+
+            def action(probe: LoadProbe) -> list[dict[str, Any]]:
+                return run_candidate_steps(conn, candidate, candidate.one_transaction, probe)
+
+            outcomes, probe = measure_blocking(inst, action, workload, settings.probe)
+            indexes_after = index_definitions(conn)
+            second = run_candidate_steps(conn, candidate, one_transaction=False)
+            indexes_again = index_definitions(conn)
+    failed = [o for o in outcomes if o.get("error")]
+    action_mark = next(m for m in probe["statements"] if m["label"] == "action")
+    result = {
+        "scenario": "as_shipped",
+        "description": description,
+        "one_transaction": candidate.one_transaction,
+        "completed": not failed,
+        "duration_s": action_mark["end_s"] - action_mark["start_s"],
+        "statement_count": len(outcomes),
+        "statements": outcomes if len(outcomes) <= 20 else _condense(outcomes),
+        "first_error": failed[0]["error"] if failed else None,
+        "index_diff": index_diff(indexes_before, indexes_after),
+        "probe": probe,
+    }
+    unchanged = indexes_again == indexes_after
+    second_outcome = {
+        "file": migration.path.name,
+        "idempotent": not any(o["error"] for o in second) and unchanged,
+        "index_set_unchanged": unchanged,
+        "statements": second,
+        "failed": [o["statement"] for o in second if o["error"]],
+    }
+    bound = settings.probe.stall_ms
+    verdicts = [
+        idempotency_verdict(second_outcome, None, result["first_error"]),
+        blocking_verdict("migration_non_blocking", result, bound),
+        duration_verdict(result, copy_rows, dataset_rows),
+    ]
+    notes = [
+        f"Measured on a scratch copy of {copy_rows:,} rows"
+        + (" (the whole dataset)" if copy_rows >= dataset_rows else f" (the dataset's first; it has {dataset_rows:,})")
+        + f", engine {pair.engine.label}; the measured agent_events tables are not touched.",
+        f"The migration under test is {migration.describe()}: applied {how} under the probe (one INSERT every "
+        f"{settings.probe.write_interval_s * 1000:.0f} ms, one session timeline read every "
+        f"{settings.probe.read_interval_s * 1000:.0f} ms; 'non-blocking' holds when no write waits more than "
+        f"{bound:.0f} ms), then applied again statement by statement for idempotency. Phase 2's extra scenarios "
+        "(CONCURRENTLY, the engine's safe form, the revert) are run only when Phase 2 is the migration under test.",
+    ]
+    return section(
+        NAME,
+        TITLE,
+        verdicts,
+        {
+            "copy_rows": copy_rows,
+            "dataset_rows": dataset_rows,
+            "engine": pair.engine.name,
+            "migration": migration.to_dict(),
+            "scenarios": {"as_shipped": result, "second_application": second_outcome},
         },
         notes,
     )
