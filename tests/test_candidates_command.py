@@ -130,6 +130,17 @@ class TestTable:
         ]
         assert pareto_front(rows) == ["cheap", "fast"]
 
+    def test_write_cost_is_the_fronts_third_objective(self) -> None:
+        rows = [
+            candidate_row("fast_reads", doc(1.5, 10.0, writes=0.8)),
+            candidate_row("cheap_writes", doc(1.4, 12.0, writes=1.0)),  # worse on two, better on writes
+            candidate_row("worse", doc(1.3, 12.0, writes=0.9)),  # beaten on all three by cheap_writes
+        ]
+        assert pareto_front(rows) == ["fast_reads", "cheap_writes"]
+        unmeasured_writes = {**doc(1.6, 20.0), "suites": {"app": doc(1.6, 20.0)["suites"]["app"]}}
+        rows.append(candidate_row("no_write_figure", unmeasured_writes))  # compared on reads and storage only
+        assert pareto_front(rows) == ["fast_reads", "cheap_writes", "no_write_figure"]
+
     def test_recommendation_respects_the_storage_target_and_says_what_it_gives_up(self) -> None:
         rows = [candidate_row("cheap", doc(1.3, 10.0, 0.9)), candidate_row("fast", doc(2.0, 30.0))]
         pick = recommend(rows, 25.0)
@@ -163,6 +174,31 @@ class TestTable:
         path = write_candidates_figure(table, tmp_path, "subtitle")
         assert path is not None and path.stat().st_size > 0
         assert write_candidates_figure(build_table([failed_row("c", "e")], 25.0), tmp_path) is None
+
+
+def test_from_draws_a_finished_run_again_with_todays_budgets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "candidates-20261202T000000Z"
+    folder.mkdir()
+    rows = [candidate_row("cheap", doc(1.3, 10.0)), candidate_row("fast", doc(2.0, 30.0))]
+    (folder / "candidates.json").write_text(json.dumps({"header": "h", **build_table(rows, 25.0)}))
+    targets = load_targets().path.read_text()
+    roomy = tmp_path / "roomy.toml"
+    roomy.write_text(targets.replace("max = 25.0", "max = 40.0"))
+    assert main(["candidates", "--from", str(folder), "--targets", str(roomy)]) == 0
+    assert "recommended: fast" in capsys.readouterr().out
+    assert json.loads((folder / "candidates.json").read_text())["recommendation"]["name"] == "fast"
+    assert "Storage target: 40%" in (folder / "candidates.md").read_text()
+    assert main(["candidates", "--from", str(folder)]) == 0
+    assert json.loads((folder / "candidates.json").read_text())["recommendation"]["name"] == "cheap"
+    capsys.readouterr()
+
+    assert main(["candidates", "--from", str(tmp_path / "nowhere")]) == 2
+    assert "no candidates.json there" in capsys.readouterr().err
+    (folder / "candidates.json").write_text(json.dumps({"rows": [{"name": "x"}]}))
+    assert main(["candidates", "--from", str(folder)]) == 2
+    assert "rows lack app_ratio, applied" in capsys.readouterr().err
 
 
 def test_an_unknown_candidate_is_refused_before_any_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -30,13 +30,27 @@ from bench.cli.options import (
     workload_from,
 )
 from bench.core.config import runs_dir_from_env
-from bench.core.errors import HarnessError
+from bench.core.errors import HarnessError, UsageError
 
 if TYPE_CHECKING:
     from bench.core.migration import Migration
+    from bench.judge.verdicts import Targets
 
 CANDIDATE_SUITES = ("app", "app_writes", "migration", "compatibility")
 SAFE_FOR_ENGINE = "safe"  # in the default list: phase2_safe_timescaledb on TimescaleDB, else phase2_safe_partitions
+# what the table and the recommendation read in each row of candidates.json (bench.judge.candidates_table)
+ROW_KEYS = (
+    "name",
+    "applied",
+    "measured",
+    "error",
+    "migration",
+    "app_ratio",
+    "promises",
+    "storage_overhead_pct",
+    "write_ratio",
+    "migrate_s",
+)
 DEFAULT_CANDIDATES = ("phase2", "targeted", SAFE_FOR_ENGINE, "phase2_path_ops", "filepath_expression")
 
 
@@ -50,6 +64,14 @@ def add_candidates_options(parser: argparse.ArgumentParser) -> None:
         help="a candidate migration: a SQL file or a shipped name (repeatable); default: "
         "phase2, targeted, the engine's safe file (phase2_safe_partitions or phase2_safe_timescaledb), "
         "phase2_path_ops, filepath_expression",
+    )
+    parser.add_argument(
+        "--from",
+        dest="from_dir",
+        default=None,
+        metavar="FOLDER",
+        help="measure nothing: draw the table, recommendation and figure of a finished candidates run "
+        "(runs-dir/candidates-<UTC>) again with the targets file of --targets",
     )
 
 
@@ -84,13 +106,14 @@ def _folder_names(migrations: list[Migration]) -> list[str]:
 
 def cmd_candidates(args: argparse.Namespace) -> int:
     """Each candidate loaded and measured in turn; one table, figure and recommendation line."""
+    if args.from_dir is not None:
+        return republish(args)
     from bench.db.database import harness_lock
     from bench.db.instances import open_instances
-    from bench.judge.candidates_table import build_table, candidate_row, failed_row, storage_target
+    from bench.judge.candidates_table import candidate_row, failed_row
     from bench.judge.verdicts import load_targets
     from bench.load.loader import load_dataset
     from bench.measure.run import run_benchmark
-    from bench.report.candidates_report import format_candidates
 
     # Everything that can be refused is refused before any server starts.
     names = list(args.candidates or DEFAULT_CANDIDATES)
@@ -156,6 +179,16 @@ def cmd_candidates(args: argparse.Namespace) -> int:
             finally:
                 _settle(staging, out / folder)
             rows.append(candidate_row(folder, doc, migration.to_dict()))
+    _publish(rows, header, targets, out)
+    return 0 if any(r["measured"] for r in rows) else 1
+
+
+def _publish(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path) -> None:
+    """candidates.json, candidates.md (also printed) and candidates.png in out, the recommendation judged with
+    the budgets of `targets`."""
+    from bench.judge.candidates_table import build_table, storage_target
+    from bench.report.candidates_report import format_candidates
+
     table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct)
     text = format_candidates(table, header)
     (out / "candidates.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
@@ -170,6 +203,32 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         pass
     print("\n" + text)
     print("written: " + ", ".join(str(p) for p in written))
+
+
+def republish(args: argparse.Namespace) -> int:
+    """`--from FOLDER`: the table, recommendation and figure of a finished candidates run drawn again from its
+    candidates.json, with today's targets file (other budgets, say); nothing is measured."""
+    from bench.judge.verdicts import load_targets
+
+    folder = Path(args.from_dir).expanduser()
+    source = folder / "candidates.json"
+    if not source.is_file():
+        raise UsageError(
+            f"--from {folder}: no candidates.json there; give a folder `python -m bench candidates` wrote "
+            "(runs-dir/candidates-<UTC>)"
+        )
+    try:
+        document = json.loads(source.read_text())
+        rows, header = list(document["rows"]), str(document.get("header", ""))
+        missing = sorted({key for row in rows for key in ROW_KEYS if key not in row})
+        if missing:
+            raise KeyError(f"rows lack {', '.join(missing)}")
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UsageError(
+            f"--from {folder}: candidates.json cannot be read ({type(e).__name__}: {e}); it is not one this command "
+            "wrote, or it was edited: run the candidates again"
+        ) from None
+    _publish(rows, header, load_targets(args.targets), folder)
     return 0 if any(r["measured"] for r in rows) else 1
 
 

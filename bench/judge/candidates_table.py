@@ -121,22 +121,29 @@ def _point(interval: Mapping[str, Any] | None) -> float | None:
     return None if interval is None else interval.get("point")
 
 
+def _objectives(row: Row) -> tuple[float, float, float | None] | None:
+    """(read gain, storage overhead, ingest ratio) of a measured row; None when it lacks the first two."""
+    gain, storage = _point(row["app_ratio"]), row["storage_overhead_pct"]
+    if not row["measured"] or gain is None or storage is None:
+        return None
+    return float(gain), float(storage), _point(row["write_ratio"])
+
+
+def _dominates(a: tuple[float, float, float | None], b: tuple[float, float, float | None]) -> bool:
+    """a is at least as good as b on every objective both have and better on one: a higher read gain, a lower
+    storage overhead, a higher ingest ratio (before/after: above 1x the writes got faster)."""
+    pairs = [(a[0], b[0]), (-a[1], -b[1])]
+    if a[2] is not None and b[2] is not None:
+        pairs.append((a[2], b[2]))
+    return all(x >= y for x, y in pairs) and any(x > y for x, y in pairs)
+
+
 def pareto_front(rows: Sequence[Row]) -> list[str]:
-    """Names of the measured rows no other row beats on both read gain (app ratio, higher is better) and storage
-    overhead (lower is better); a row lacking either figure is on no front."""
-    points = [
-        (r["name"], float(_point(r["app_ratio"])), float(r["storage_overhead_pct"]))  # type: ignore[arg-type]
-        for r in rows
-        if r["measured"] and _point(r["app_ratio"]) is not None and r["storage_overhead_pct"] is not None
-    ]
-    front = []
-    for name, gain, storage in points:
-        dominated = any(
-            g >= gain and s <= storage and (g > gain or s < storage) for other, g, s in points if other != name
-        )
-        if not dominated:
-            front.append(name)
-    return front
+    """Names of the measured rows no other row beats on read gain (app ratio, higher is better), storage overhead
+    (lower is better) and write cost (ingest ratio, higher is better; compared only where both rows have it); a row
+    lacking the read gain or the storage overhead is on no front."""
+    points = [(r["name"], o) for r in rows if (o := _objectives(r)) is not None]
+    return [name for name, o in points if not any(_dominates(other, o) for n, other in points if n != name)]
 
 
 def gives_up(row: Row, best_gain: Row | None) -> list[str]:

@@ -119,35 +119,65 @@ def _promise_cell(value: Mapping[str, Any] | None, claims: bool = True) -> str:
 
 
 def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
-    """Read gain (application ratio, with its interval) against storage overhead; the Pareto front joined by a line.
-    None when fewer than one candidate has both figures."""
+    """Read gain (application ratio, with its interval) against storage overhead (left) and against write cost
+    (right: the ingest ratio, with its interval); the Pareto front's candidates filled in both. None when no
+    candidate has a read gain and a storage overhead."""
     rows = [r for r in table["rows"] if r["measured"] and r["app_ratio"] and r["storage_overhead_pct"] is not None]
     if not rows:
         return None
     front = set(table["pareto_front"])
-    fig = new_figure((9, 6))
-    ax = fig.add_subplot()
+    fig = new_figure((13, 6))
+    storage_ax, writes_ax = fig.subplots(1, 2, sharey=True)
     for row in rows:
-        x, app = row["storage_overhead_pct"], row["app_ratio"]
+        app = row["app_ratio"]
         colour = AFTER_COLOUR if row["name"] in front else NEUTRAL
-        if app.get("low") is not None and app.get("high") is not None:
-            ax.plot([x, x], [app["low"], app["high"]], color=colour, lw=1.4, alpha=0.7)
-        ax.plot([x], [app["point"]], marker="o" if row["name"] in front else "s", ms=8, color=colour, ls="none")
-        ax.annotate(row["name"], (x, app["point"]), xytext=(6, 4), textcoords="offset points", fontsize=8)
+        marker = "o" if row["name"] in front else "s"
+        points = [(storage_ax, row["storage_overhead_pct"], None)]
+        if row.get("write_ratio"):
+            points.append((writes_ax, row["write_ratio"]["point"], row["write_ratio"]))
+        for ax, x, x_interval in points:
+            if app.get("low") is not None and app.get("high") is not None:
+                ax.plot([x, x], [app["low"], app["high"]], color=colour, lw=1.4, alpha=0.7)
+            if x_interval is not None and x_interval.get("low") is not None and x_interval.get("high") is not None:
+                ax.plot([x_interval["low"], x_interval["high"]], [app["point"]] * 2, color=colour, lw=1.4, alpha=0.7)
+            ax.plot([x], [app["point"]], marker=marker, ms=8, color=colour, ls="none")
+            ax.annotate(row["name"], (x, app["point"]), xytext=(6, 4), textcoords="offset points", fontsize=8)
     on_front = sorted((r["storage_overhead_pct"], r["app_ratio"]["point"]) for r in rows if r["name"] in front)
     if len(on_front) > 1:
-        ax.plot(*zip(*on_front, strict=True), color=AFTER_COLOUR, lw=1.0, ls="--", label="Pareto front")
-    ax.axhline(1.0, color=NEUTRAL, lw=0.8, ls=":", label="1x: no change")
+        storage_ax.plot(*zip(*on_front, strict=True), color=AFTER_COLOUR, lw=1.0, ls="--", label="Pareto front")
+    for ax in (storage_ax, writes_ax):
+        ax.axhline(1.0, color=NEUTRAL, lw=0.8, ls=":", label="1x: no change")
+        grid(ax)
     target = table.get("storage_target_pct")
     if target is not None:
-        ax.axvline(target, color=LIMIT_COLOUR, lw=1.0, ls="--", label=f"storage target {target:g}%")
-    ax.set_xlabel("storage overhead of after over before (%)")
-    ax.set_ylabel("application database time per 1,000 page views, before/after (x)")
-    grid(ax)
-    ax.legend(fontsize=8, loc="best")
-    fig.suptitle("Candidate migrations: read gain against storage", fontsize=13, fontweight="bold")
+        storage_ax.axvline(target, color=LIMIT_COLOUR, lw=1.0, ls="--", label=f"storage target {target:g}%")
+    budget = table.get("write_budget_pct")
+    if budget is not None:
+        writes_ax.axvline(
+            1 / (1 + budget / 100), color=LIMIT_COLOUR, lw=1.0, ls="--", label=f"write budget: {budget:g}% slower"
+        )
+    writes_ax.axvline(1.0, color=NEUTRAL, lw=0.8, ls=":")
+    storage_ax.set_xlabel("storage overhead of after over before (%)")
+    storage_ax.set_ylabel("application database time per 1,000 page views, before/after (x)")
+    writes_ax.set_xlabel("application ingest, before/after (x; below 1x the writes got slower)")
+    if not any(r.get("write_ratio") for r in rows):
+        writes_ax.text(
+            0.5,
+            0.5,
+            "no write-cost measurement\n(app_writes suite not run)",
+            ha="center",
+            transform=writes_ax.transAxes,
+            color=NEUTRAL,
+        )
+    storage_ax.legend(fontsize=8, loc="best")
+    writes_ax.legend(fontsize=8, loc="best")
+    fig.suptitle(
+        "Candidate migrations: read gain against storage and write cost (filled: on the Pareto front of all three)",
+        fontsize=12,
+        fontweight="bold",
+    )
     if subtitle:
-        ax.set_title(subtitle, fontsize=9, color="#404040")
+        storage_ax.set_title(subtitle, fontsize=9, color="#404040", loc="left")
     return fig
 
 
