@@ -208,6 +208,13 @@ def test_another_migration_gets_stall_idempotency_and_duration(loaded_pair: Inst
     assert "SQLSTATE 42P07" in verdicts["migration_idempotent"]["evidence"]  # relation already exists
     assert scenarios["as_shipped"]["one_transaction"] and scenarios["as_shipped"]["completed"]
 
+    half_done = tmp_path / "half_done.sql"  # a parent index no partition is attached to stays invalid
+    half_done.write_text("CREATE INDEX IF NOT EXISTS half_done_idx ON ONLY agent_events (severity);\n")
+    verdicts, scenarios = _other(loaded_pair, half_done)
+    assert scenarios["as_shipped"]["invalid_indexes"] == ["half_done_idx"]
+    assert verdicts["migration_idempotent"]["verdict"] == "failed"
+    assert "left invalid indexes" in scenarios["as_shipped"]["first_error"]
+
     broken = tmp_path / "broken.sql"
     broken.write_text("CREATE INDEX broken_idx ON agent_events (no_such_column);\n")
     verdicts, scenarios = _other(loaded_pair, broken)

@@ -285,6 +285,21 @@ ORDER BY i.relname
 """
 
 
+INVALID_INDEXES_SQL = f"""
+SELECT i.relname
+FROM pg_index ix
+JOIN pg_class i ON i.oid = ix.indexrelid
+WHERE ix.indrelid = '{AGENT_EVENTS}'::regclass AND NOT ix.indisvalid
+ORDER BY i.relname
+"""
+
+
+def invalid_indexes(conn: psycopg.Connection[Any]) -> list[str]:
+    """agent_events' indexes the planner cannot use: a CREATE INDEX CONCURRENTLY that failed half-way, or a
+    partitioned index (ON ONLY) some partition was never attached to."""
+    return [name for (name,) in conn.execute(INVALID_INDEXES_SQL).fetchall()]
+
+
 def index_definitions(conn: psycopg.Connection[Any]) -> dict[str, str]:
     """Index name -> its full definition (columns, method, operator classes, predicate), as the server prints it."""
     return {name: definition for name, definition in conn.execute(INDEX_DEFINITIONS_SQL).fetchall()}

@@ -48,6 +48,7 @@ from bench.db.schema import (
     index_definitions,
     index_diff,
     index_set,
+    invalid_indexes,
 )
 from bench.judge.verdicts import Verdict, figure_verdict, judge_blocking
 from bench.measure.suites import SuiteContext, section, skipped
@@ -541,19 +542,24 @@ def measure_other_migration(
 
             outcomes, probe = measure_blocking(inst, action, workload, settings.probe)
             indexes_after = index_definitions(conn)
+            invalid = invalid_indexes(conn)
             second = run_candidate_steps(conn, candidate, one_transaction=False)
             indexes_again = index_definitions(conn)
     failed = [o for o in outcomes if o.get("error")]
+    first_error = failed[0]["error"] if failed else None
+    if first_error is None and invalid:
+        first_error = f"it ran without an error but left invalid indexes the planner cannot use: {', '.join(invalid)}"
     action_mark = next(m for m in probe["statements"] if m["label"] == "action")
     result = {
         "scenario": "as_shipped",
         "description": description,
         "one_transaction": candidate.one_transaction,
-        "completed": not failed,
+        "completed": first_error is None,
         "duration_s": action_mark["end_s"] - action_mark["start_s"],
         "statement_count": len(outcomes),
         "statements": outcomes if len(outcomes) <= 20 else _condense(outcomes),
-        "first_error": failed[0]["error"] if failed else None,
+        "first_error": first_error,
+        "invalid_indexes": invalid,
         "index_diff": index_diff(indexes_before, indexes_after),
         "probe": probe,
     }
