@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -10,9 +11,17 @@ import pytest
 from bench.core.candidates import read_candidate
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import index_set
-from bench.judge.whatif_rank import correlation, cost_ratios, measured_speedups, rank_candidates, spearman
+from bench.judge.whatif_rank import (
+    candidates_comparison,
+    correlation,
+    cost_ratios,
+    measured_speedups,
+    rank_candidates,
+    spearman,
+)
 from bench.measure.suites.scratch import RowStream, build_copies
 from bench.measure.whatif import PHASE2_CANDIDATE, catalogue_queries, left_behind, screen
+from bench.report.whatif_table import format_whatif
 from generators.shape import DatasetSpec
 
 COPY_ROWS = 3_000
@@ -53,6 +62,55 @@ def test_correlation_over_the_cases_both_sides_have() -> None:
     result = correlation(ranked, {"a": 1.1, "b": 5.0, "c": 0.9, "only_measured": 2.0}, "p")
     assert result["cases"] == 3 and result["spearman"] == pytest.approx(0.5)
     assert correlation(ranked, {}, "missing")["spearman"] is None
+
+
+def test_estimates_beside_a_candidates_run() -> None:
+    """Rows are matched to screened candidates by their migration file; the across-candidates Spearman ranks the
+    estimated against the measured application ratios; an unmeasured or unscreened candidate is left out."""
+    ranked = [
+        {"name": "migration_phase2", "status": "screened", "app_weighted": 1.5, "ratios": {"a": 2.0, "b": 1.0}},
+        {"name": "targeted", "status": "screened", "app_weighted": 1.6, "ratios": {"a": 3.0, "b": 1.0}},
+        {"name": "filepath_expression", "status": "screened", "app_weighted": 1.2, "ratios": {"a": 1.0, "b": 2.0}},
+        {"name": "broken", "status": "failed", "error": "x"},
+    ]
+
+    def row(name: str, path: str, measured: float | None) -> dict[str, Any]:
+        app = None if measured is None else {"point": measured, "low": measured * 0.9, "high": measured * 1.1}
+        return {"name": name, "measured": measured is not None, "app_ratio": app, "migration": {"path": path}}
+
+    rows = [
+        row("phase2", "/x/schema/migration_phase2.sql", 1.46),
+        row("targeted", "/x/schema/migrations/targeted.sql", 1.59),
+        row("filepath_expression", "/x/schema/migrations/filepath_expression.sql", 1.03),
+        row("broken", "/x/broken.sql", None),
+        row("never_screened", "/x/other.sql", 1.2),
+    ]
+    measured = {"phase2": {"a": 1.2, "b": 1.0}, "targeted": {"a": 2.0, "b": 1.1}}
+    result = candidates_comparison(ranked, rows, measured)
+    assert [p["candidate"] for p in result["candidates"]] == ["phase2", "targeted", "filepath_expression"]
+    assert result["n"] == 3 and result["spearman"] == pytest.approx(1.0)  # the same order on both sides
+    by_name = {p["candidate"]: p for p in result["candidates"]}
+    assert by_name["phase2"]["screened_as"] == "migration_phase2" and by_name["phase2"]["per_query_cases"] == 2
+    assert by_name["filepath_expression"]["per_query_cases"] == 0  # no results document kept for it
+    rows[2]["app_ratio"]["point"] = 1.7  # measured best, estimated worst
+    assert candidates_comparison(ranked, rows, measured)["spearman"] == pytest.approx(-0.5)
+    text = format_whatif(
+        {"hypopg_version": "1.3.1", "engine": "e", "queries": 2, "candidates": []},
+        [],
+        None,
+        {"source": "run", **result},
+    )
+    assert "| targeted | 1.60x | 1.59x [1.43, 1.75] | " in text and "is 1.00:" in text
+
+
+def test_whatif_refuses_a_folder_that_is_no_candidates_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bench.cli import main
+
+    state = tmp_path / "state"
+    assert main(["whatif", "--candidates-run", str(tmp_path), "--state-dir", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert f"--candidates-run {tmp_path}: no candidates.json there" in err
+    assert not state.exists()
 
 
 @pytest.mark.slow

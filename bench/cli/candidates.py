@@ -205,16 +205,13 @@ def _publish(rows: list[dict[str, Any]], header: str, targets: Targets, out: Pat
     print("written: " + ", ".join(str(p) for p in written))
 
 
-def republish(args: argparse.Namespace) -> int:
-    """`--from FOLDER`: the table, recommendation and figure of a finished candidates run drawn again from its
-    candidates.json, with today's targets file (other budgets, say); nothing is measured."""
-    from bench.judge.verdicts import load_targets
-
-    folder = Path(args.from_dir).expanduser()
+def read_candidates_document(folder: Path, flag: str) -> tuple[Path, list[dict[str, Any]], str]:
+    """The rows and header of a finished candidates run's candidates.json; a folder that holds none, or one this
+    command did not write, is refused saying so (exit 2)."""
     source = folder / "candidates.json"
     if not source.is_file():
         raise UsageError(
-            f"--from {folder}: no candidates.json there; give a folder `python -m bench candidates` wrote "
+            f"{flag} {folder}: no candidates.json there; give a folder `python -m bench candidates` wrote "
             "(runs-dir/candidates-<UTC>)"
         )
     try:
@@ -225,9 +222,24 @@ def republish(args: argparse.Namespace) -> int:
             raise KeyError(f"rows lack {', '.join(missing)}")
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(
-            f"--from {folder}: candidates.json cannot be read ({type(e).__name__}: {e}); it is not one this command "
+            f"{flag} {folder}: candidates.json cannot be read ({type(e).__name__}: {e}); it is not one this command "
             "wrote, or it was edited: run the candidates again"
         ) from None
+    return folder, rows, header
+
+
+def read_candidates_run(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
+    """`whatif --candidates-run`: the folder and its rows."""
+    folder, rows, _ = read_candidates_document(folder.expanduser(), "--candidates-run")
+    return folder, rows
+
+
+def republish(args: argparse.Namespace) -> int:
+    """`--from FOLDER`: the table, recommendation and figure of a finished candidates run drawn again from its
+    candidates.json, with today's targets file (other budgets, say); nothing is measured."""
+    from bench.judge.verdicts import load_targets
+
+    folder, rows, header = read_candidates_document(Path(args.from_dir).expanduser(), "--from")
     _publish(rows, header, load_targets(args.targets), folder)
     return 0 if any(r["measured"] for r in rows) else 1
 

@@ -403,13 +403,26 @@ def _observed_mix(dsn: str, args: argparse.Namespace) -> str:
     return write_observed_workload(result, str(conninfo_to_dict(dsn).get("dbname") or "database"), out)
 
 
+def _measured_by_row(folder: Path, rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Each measured candidate's speedups per query, from the results document the candidates run kept for it."""
+    from bench.core.results import load_results
+    from bench.judge.whatif_rank import measured_speedups
+
+    return {
+        row["name"]: measured_speedups(load_results(folder / row["name"]))
+        for row in rows
+        if row.get("measured") and (folder / row["name"] / "results.json").is_file()
+    }
+
+
 def cmd_whatif(args: argparse.Namespace) -> int:
     """Screens candidate index sets on the loaded before instance by plain EXPLAIN estimates (HypoPG)."""
     from datetime import UTC, datetime
 
+    from bench.cli.candidates import read_candidates_run
     from bench.core.results import load_results
     from bench.db.instances import open_instances
-    from bench.judge.whatif_rank import correlation, measured_speedups, rank_candidates
+    from bench.judge.whatif_rank import candidates_comparison, correlation, measured_speedups, rank_candidates
     from bench.load.loader import require_loaded
     from bench.measure.timing import MeasureSettings
     from bench.measure.whatif import candidates_from, catalogue_queries, screen, workload_weights
@@ -419,6 +432,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise HarnessError(f"--app-draws {args.app_draws}: give at least 1 draw per application query")
     candidates = candidates_from(args.candidates)  # a bad file is refused before any server starts
     results = load_results(args.results) if args.results else None
+    measured_candidates = read_candidates_run(Path(args.candidates_run)) if args.candidates_run else None
     config = config_from(args)
     with open_instances(config) as pair:
         dataset = require_loaded(pair)
@@ -428,11 +442,21 @@ def cmd_whatif(args: argparse.Namespace) -> int:
             document = screen(conn, pair.engine, candidates, queries, build_unsupported=not args.hypothetical_only)
     ranked = rank_candidates(document, workload_weights())
     corr = correlation(ranked, measured_speedups(results), args.correlate) if results is not None else None
+    comparison = None
+    if measured_candidates is not None:
+        folder, rows = measured_candidates
+        comparison = {
+            "source": str(folder),
+            **candidates_comparison(ranked, rows, _measured_by_row(folder, rows)),
+        }
     out = config.runs_dir / f"whatif-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
     out.mkdir(parents=True, exist_ok=True)
-    text = format_whatif(document, ranked, corr)
+    text = format_whatif(document, ranked, corr, comparison)
     (out / "whatif.json").write_text(
-        json.dumps({**document, "ranking": ranked, "correlation": corr}, indent=2, default=str) + "\n"
+        json.dumps(
+            {**document, "ranking": ranked, "correlation": corr, "candidates_run": comparison}, indent=2, default=str
+        )
+        + "\n"
     )
     (out / "whatif.md").write_text(text)
     print(text + f"\nwritten: {out / 'whatif.json'}, {out / 'whatif.md'}")

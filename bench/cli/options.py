@@ -96,6 +96,13 @@ def add_whatif_options(parser: argparse.ArgumentParser) -> None:
         "--correlate", default="migration_phase2", help="which candidate --results measured (default: migration_phase2)"
     )
     parser.add_argument(
+        "--candidates-run",
+        default=None,
+        metavar="FOLDER",
+        help="a `python -m bench candidates` run (runs-dir/candidates-<UTC>): each measured candidate's estimate "
+        "beside its measurement, and the rank correlation across candidates",
+    )
+    parser.add_argument(
         "--hypothetical-only",
         action="store_true",
         help="skip indexes hypopg cannot simulate (GIN; expressions on a partitioned table) instead of building them "

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -117,3 +118,39 @@ def correlation(ranked: Sequence[Mapping[str, Any]], measured: Mapping[str, floa
         "spearman": rho,
         "pairs": {c: {"estimated": row["ratios"][c], "measured": measured[c]} for c in common},
     }
+
+
+def candidates_comparison(
+    ranked: Sequence[Mapping[str, Any]],
+    rows: Sequence[Mapping[str, Any]],
+    measured_by_row: Mapping[str, Mapping[str, float]],
+) -> dict[str, Any]:
+    """Estimates against a `python -m bench candidates` run: per candidate both screened and measured, the estimated
+    workload-weighted ratio beside the measured application ratio and the per-query Spearman of its estimates
+    against its measured speedups; across those candidates, the Spearman of the two application figures (does the
+    planner put the candidates in the measured order?). A row is matched to a screened candidate by its migration
+    file's name (the screening names candidates after their files)."""
+    screened = {r["name"]: r for r in ranked if r["status"] == "screened"}
+    pairs = []
+    for row in rows:
+        stem = Path(str((row.get("migration") or {}).get("path") or row["name"])).stem
+        measured = (row.get("app_ratio") or {}).get("point")
+        estimate = screened.get(stem)
+        if estimate is None or not row.get("measured") or measured is None:
+            continue
+        per_query = correlation(ranked, measured_by_row.get(row["name"], {}), stem)
+        pairs.append(
+            {
+                "candidate": row["name"],
+                "screened_as": stem,
+                "estimated_app": estimate.get("app_weighted"),
+                "measured_app": float(measured),
+                "measured_low": (row.get("app_ratio") or {}).get("low"),
+                "measured_high": (row.get("app_ratio") or {}).get("high"),
+                "per_query_spearman": per_query.get("spearman"),
+                "per_query_cases": per_query.get("cases", 0),
+            }
+        )
+    usable = [p for p in pairs if p["estimated_app"] is not None]
+    rho = spearman([p["estimated_app"] for p in usable], [p["measured_app"] for p in usable])
+    return {"candidates": pairs, "spearman": rho, "n": len(usable)}

@@ -11,7 +11,10 @@ def _ratio(value: float | None) -> str:
 
 
 def format_whatif(
-    document: Mapping[str, Any], ranked: Sequence[Mapping[str, Any]], correlation: Mapping[str, Any] | None
+    document: Mapping[str, Any],
+    ranked: Sequence[Mapping[str, Any]],
+    correlation: Mapping[str, Any] | None,
+    comparison: Mapping[str, Any] | None = None,
 ) -> str:
     screened = [r for r in ranked if r["status"] == "screened"]
     lines = [
@@ -56,4 +59,38 @@ def format_whatif(
             + ("n/a" if rho is None else f"{rho:.2f}")
             + (f" ({correlation['why']})" if correlation.get("why") else ""),
         ]
+    if comparison is not None:
+        lines += _comparison_lines(comparison)
     return "\n".join(lines) + "\n"
+
+
+def _comparison_lines(comparison: Mapping[str, Any]) -> list[str]:
+    """Estimated against measured, candidate by candidate (a `python -m bench candidates` run)."""
+    lines = [
+        "",
+        f"## Estimates against the measured candidates ({comparison.get('source', 'a candidates run')})",
+        "",
+        "| candidate | estimated app ratio | measured app ratio [95%] | per-query Spearman (queries) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for pair in comparison["candidates"]:
+        low, high = pair.get("measured_low"), pair.get("measured_high")
+        interval = f" [{low:.2f}, {high:.2f}]" if low is not None and high is not None else ""
+        rho = pair.get("per_query_spearman")
+        lines.append(
+            f"| {pair['candidate']} | {_ratio(pair['estimated_app'])} | {pair['measured_app']:.2f}x{interval} | "
+            f"{'n/a' if rho is None else f'{rho:.2f}'} ({pair['per_query_cases']}) |"
+        )
+    rho = comparison.get("spearman")
+    lines += [
+        "",
+        f"Across the {comparison['n']} candidates both screened and measured, the Spearman rank correlation of the "
+        "estimated with the measured application ratio is "
+        + ("n/a (fewer than 2 candidates, or a tie)" if rho is None else f"{rho:.2f}")
+        + ": 1 means the planner's estimates put the candidates in the measured order.",
+    ]
+    if not comparison["candidates"]:
+        lines.append(
+            "No candidate of that run was screened here: screen the same files (`--candidates` names them by file)."
+        )
+    return lines
