@@ -84,7 +84,11 @@ class TestTable:
         assert row["write_stall"]["value"] == 2_345.0 and row["write_stall"]["verdict"] == "not held"
         assert row["idempotent"]["verdict"] == "not held" and row["backward_compatible"]["verdict"] == "held"
         pick = recommend([row], 25.0)
-        assert "blocks writes (not held, 2,345 ms stall)" in pick["text"] and "not idempotent" in pick["text"]
+        assert "blocks writes (2,345 ms stall)" in pick["text"] and "not idempotent (not held)" in pick["text"]
+        measured["suites"].update(claims(stall="inconclusive", idempotent="failed"))
+        lost = recommend([candidate_row("busy", measured)], 25.0)["gives_up"]
+        assert "non-blocking unproven (12 ms stall with no lock wait seen: a busy machine?)" in lost
+        assert "the migration failed on the scratch copy" in lost
         text = format_candidates(build_table([row], 25.0))
         assert "| 1.5 | 2,345 (not held) | not held | held |" in text
         skipped = doc(1.0, 0.0)
@@ -100,7 +104,8 @@ class TestTable:
         rows = [candidate_row("slow_ingest", slow), candidate_row("fine", fine)]
         # slow_ingest's whole interval [0.665, 0.693] lies below 1/1.25 = 0.8: over a 25% budget
         assert recommend(rows, 25.0, 25.0)["name"] == "fine"
-        assert "write budget" in recommend(rows, 25.0, 25.0)["text"]
+        assert "of slow_ingest (2.00x, over the write budget)" in recommend(rows, 25.0, 25.0)["text"]
+        assert "no budget (bench/targets.toml sets neither" in recommend(rows, None)["text"]
         assert recommend(rows, 25.0, 50.0)["name"] == "slow_ingest"  # 1/1.5 = 0.667 is inside its interval
         assert recommend(rows, 25.0)["name"] == "slow_ingest"  # no budget
         assert recommend(rows[:1], 25.0, 25.0)["name"] is None
@@ -141,12 +146,28 @@ class TestTable:
         rows.append(candidate_row("no_write_figure", unmeasured_writes))  # compared on reads and storage only
         assert pareto_front(rows) == ["fast_reads", "cheap_writes", "no_write_figure"]
 
+    def test_a_row_without_a_write_figure_cannot_push_a_better_writer_off_the_front(self) -> None:
+        def reads_only(app: float) -> dict[str, Any]:
+            return {**doc(app, 10.0), "suites": {"app": doc(app, 10.0)["suites"]["app"]}}
+
+        rows = [
+            candidate_row("bad_writes", doc(2.1, 10.0, writes=0.5)),
+            candidate_row("unknown_writes", reads_only(2.0)),
+            candidate_row("good_writes", doc(1.95, 10.0, writes=1.3)),
+        ]
+        assert pareto_front(rows) == ["bad_writes", "good_writes"]
+        pick = recommend(rows[1:2], 25.0, 25.0)
+        assert "write cost not measured" in pick["text"]
+
     def test_recommendation_respects_the_storage_target_and_says_what_it_gives_up(self) -> None:
         rows = [candidate_row("cheap", doc(1.3, 10.0, 0.9)), candidate_row("fast", doc(2.0, 30.0))]
         pick = recommend(rows, 25.0)
         assert pick["name"] == "cheap"
         assert "session_timeline (1.10x, below)" in pick["text"]
-        assert "writes 0.90x" in pick["text"] and "higher read gain of fast" in pick["text"]
+        assert (
+            "writes 0.90x" in pick["text"]
+            and "higher read gain of fast (2.00x, over the storage target)" in pick["text"]
+        )
         assert recommend(rows, 40.0)["name"] == "fast"
         assert recommend(rows, 5.0)["name"] is None
         assert recommend([failed_row("b", "e")], 25.0)["name"] is None
@@ -186,13 +207,26 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     targets = load_targets().path.read_text()
     roomy = tmp_path / "roomy.toml"
     roomy.write_text(targets.replace("max = 25.0", "max = 40.0"))
+    original = (folder / "candidates.json").read_text()
     assert main(["candidates", "--from", str(folder), "--targets", str(roomy)]) == 0
     assert "recommended: fast" in capsys.readouterr().out
-    assert json.loads((folder / "candidates.json").read_text())["recommendation"]["name"] == "fast"
-    assert "Storage target: 40%" in (folder / "candidates.md").read_text()
+    (redrawn,) = folder.glob("candidates-redrawn-*.json")
+    assert json.loads(redrawn.read_text())["recommendation"]["name"] == "fast"
+    assert "Storage target: 40%" in redrawn.with_suffix(".md").read_text()
+    assert f"redrawn {redrawn.stem.removeprefix('candidates-redrawn-')} with {roomy}" in redrawn.read_text()
+    assert (folder / "candidates.json").read_text() == original  # the run's own files stay as they were
+    for path in folder.glob("candidates-redrawn-*"):
+        path.unlink()
+    old_run = json.loads(original)  # written before the claim columns and the write budget existed
+    for row in old_run["rows"]:
+        for key in ("write_stall", "idempotent", "backward_compatible"):
+            del row[key]
+    del old_run["write_budget_pct"]
+    (folder / "candidates.json").write_text(json.dumps(old_run))
     assert main(["candidates", "--from", str(folder)]) == 0
-    assert json.loads((folder / "candidates.json").read_text())["recommendation"]["name"] == "cheap"
-    capsys.readouterr()
+    assert "| n/a | n/a | n/a |" in capsys.readouterr().out
+    (redrawn,) = folder.glob("candidates-redrawn-*.json")
+    assert json.loads(redrawn.read_text())["recommendation"]["name"] == "cheap"
 
     assert main(["candidates", "--from", str(tmp_path / "nowhere")]) == 2
     assert "no candidates.json there" in capsys.readouterr().err

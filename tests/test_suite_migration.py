@@ -215,6 +215,35 @@ def test_another_migration_gets_stall_idempotency_and_duration(loaded_pair: Inst
     assert verdicts["migration_idempotent"]["verdict"] == "failed"
     assert "left invalid indexes" in scenarios["as_shipped"]["first_error"]
 
+    locked = tmp_path / "locked.sql"  # LOCK TABLE works only in a transaction: applied twice the way it says
+    locked.write_text(
+        "LOCK TABLE agent_events IN SHARE MODE;\nCREATE INDEX IF NOT EXISTS locked_idx ON agent_events (severity);\n"
+    )
+    verdicts, scenarios = _other(loaded_pair, locked)
+    assert verdicts["migration_idempotent"]["verdict"] == "held", verdicts["migration_idempotent"]["evidence"]
+    assert [o["error"] for o in scenarios["second_application"]["statements"]] == [None, None]
+
+    rolled_back = tmp_path / "rolled_back.sql"  # one transaction: the first index goes with the failing second
+    rolled_back.write_text(
+        "CREATE INDEX first_idx ON agent_events (severity);\n"
+        "CREATE INDEX second_idx ON agent_events (no_such_column);\n"
+        "CREATE INDEX third_idx ON agent_events (event_type);\n"
+    )
+    verdicts, scenarios = _other(loaded_pair, rolled_back)
+    shipped = scenarios["as_shipped"]
+    assert shipped["index_diff"]["added"] == [] and "no_such_column" in shipped["first_error"]
+    assert [o.get("not_run", False) for o in shipped["statements"]] == [False, False, True]
+
+    generator = tmp_path / "generator.sql"  # a \gexec query that fails stops a no-transaction file there
+    generator.write_text(
+        "-- promises: none\n-- transaction: none\nSELECT no_such_function() \\gexec\n"
+        "CREATE INDEX IF NOT EXISTS after_generator_idx ON agent_events (severity);\n"
+    )
+    verdicts, scenarios = _other(loaded_pair, generator)
+    assert "no_such_function" in scenarios["as_shipped"]["first_error"]
+    assert scenarios["as_shipped"]["index_diff"]["added"] == []
+    assert verdicts["migration_idempotent"]["verdict"] == "failed"
+
     broken = tmp_path / "broken.sql"
     broken.write_text("CREATE INDEX broken_idx ON agent_events (no_such_column);\n")
     verdicts, scenarios = _other(loaded_pair, broken)
@@ -234,4 +263,11 @@ def test_another_migration_on_a_hypertable(timescaledb_pair: InstancePair, ci_sp
     )
     verdicts = {v["promise"]: v for v in section["verdicts"]}
     assert verdicts["migration_idempotent"]["verdict"] == "held", verdicts["migration_idempotent"]["evidence"]
-    assert section["records"]["scenarios"]["as_shipped"]["completed"]
+    shipped = section["records"]["scenarios"]["as_shipped"]
+    assert shipped["completed"] and not shipped["one_transaction"]
+    assert verdicts["migration_non_blocking"]["point"] == shipped["probe"]["writes"]["max_gap_ms"]
+    assert verdicts["migration_non_blocking"]["verdict"] in ("held", "not held", "inconclusive")
+    assert (
+        shipped["probe"]["writes"]["count"] > 0
+        and "one statement per transaction" in (verdicts["migration_duration"]["evidence"])
+    )

@@ -183,21 +183,21 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     return 0 if any(r["measured"] for r in rows) else 1
 
 
-def _publish(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path) -> None:
-    """candidates.json, candidates.md (also printed) and candidates.png in out, the recommendation judged with
-    the budgets of `targets`."""
+def _publish(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, stem: str = "candidates") -> None:
+    """<stem>.json, <stem>.md (also printed) and <stem>.png in out, the recommendation judged with the budgets of
+    `targets`."""
     from bench.judge.candidates_table import build_table, storage_target
     from bench.report.candidates_report import format_candidates
 
     table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct)
     text = format_candidates(table, header)
-    (out / "candidates.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
-    (out / "candidates.md").write_text(text)
-    written = [out / "candidates.md", out / "candidates.json"]
+    (out / f"{stem}.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
+    (out / f"{stem}.md").write_text(text)
+    written = [out / f"{stem}.md", out / f"{stem}.json"]
     try:
         from bench.report.candidates_report import write_candidates_figure
 
-        figure = write_candidates_figure(table, out, header.replace("; suites", "\nsuites"))
+        figure = write_candidates_figure(table, out, header.replace("; suites", "\nsuites"), f"{stem}.png")
         written += [figure] if figure is not None else []
     except ImportError:
         pass
@@ -236,11 +236,15 @@ def read_candidates_run(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
 
 def republish(args: argparse.Namespace) -> int:
     """`--from FOLDER`: the table, recommendation and figure of a finished candidates run drawn again from its
-    candidates.json, with today's targets file (other budgets, say); nothing is measured."""
+    candidates.json, with today's targets file (other budgets, say), into candidates-redrawn-<UTC>.{md,json,png}
+    beside the run's own files, which stay as they were; nothing is measured."""
     from bench.judge.verdicts import load_targets
 
     folder, rows, header = read_candidates_document(Path(args.from_dir).expanduser(), "--from")
-    _publish(rows, header, load_targets(args.targets), folder)
+    targets = load_targets(args.targets)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    header += f"; redrawn {stamp} with {targets.path}"
+    _publish(rows, header, targets, folder, stem=f"candidates-redrawn-{stamp}")
     return 0 if any(r["measured"] for r in rows) else 1
 
 

@@ -230,7 +230,7 @@ def add_measure_options(parser: argparse.ArgumentParser) -> None:
         "--suites",
         default=None,
         help="comma-separated extra suites after the query timings (`--suites list` shows them); "
-        "`make bench` runs the default set",
+        "`make bench` runs the default set; `candidates` runs app,app_writes,migration,compatibility",
     )
     g.add_argument(
         "--workload",

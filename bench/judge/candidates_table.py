@@ -130,8 +130,11 @@ def _objectives(row: Row) -> tuple[float, float, float | None] | None:
 
 
 def _dominates(a: tuple[float, float, float | None], b: tuple[float, float, float | None]) -> bool:
-    """a is at least as good as b on every objective both have and better on one: a higher read gain, a lower
-    storage overhead, a higher ingest ratio (before/after: above 1x the writes got faster)."""
+    """a is at least as good as b on every objective b has and better on one: a higher read gain, a lower storage
+    overhead, a higher ingest ratio (before/after: above 1x the writes got faster). Without a write figure of its
+    own, a cannot dominate a row that has one."""
+    if b[2] is not None and a[2] is None:
+        return False  # a row whose write cost is unknown cannot beat one whose write cost is measured
     pairs = [(a[0], b[0]), (-a[1], -b[1])]
     if a[2] is not None and b[2] is not None:
         pairs.append((a[2], b[2]))
@@ -146,27 +149,44 @@ def pareto_front(rows: Sequence[Row]) -> list[str]:
     return [name for name, o in points if not any(_dominates(other, o) for n, other in points if n != name)]
 
 
-def gives_up(row: Row, best_gain: Row | None) -> list[str]:
-    """What choosing `row` costs: design-document promises it misses, a slower write path, a better read gain
-    elsewhere that is over the storage target."""
+def _claim_lost(key: str, claim: Mapping[str, Any] | None) -> str | None:
+    """How a claim column that does not hold reads in `gives_up`; None when it holds or was not measured."""
+    if claim is None or claim.get("verdict") in ("held", None):
+        return None
+    verdict = claim["verdict"]
+    if verdict == "failed":
+        return "the migration failed on the scratch copy" if key != "backward_compatible" else None
+    if key == "write_stall":
+        stall = f"{claim['value']:,.0f} ms stall" if claim.get("value") is not None else "a stall"
+        if verdict == "inconclusive":
+            return f"non-blocking unproven ({stall} with no lock wait seen: a busy machine?)"
+        return f"blocks writes ({stall})"
+    if key == "idempotent":
+        return f"not idempotent ({verdict})"
+    return f"backward compatibility ({verdict})"
+
+
+def gives_up(row: Row, best_gain: Row | None, over: Sequence[str] = ()) -> list[str]:
+    """What choosing `row` costs: design-document promises it misses, a write stall, a second application that
+    fails, changed query results, a slower or unmeasured write path, and a better read gain elsewhere that is over
+    the budgets named in `over`."""
     lost = []
     for promise, interval in sorted(row["promises"].items()):
         if interval is not None and interval.get("verdict") not in HOLDS:
             lost.append(f"{promise} ({interval['point']:.2f}x, {interval.get('verdict')})")
-    for key, word in (("write_stall", "blocks writes"), ("idempotent", "not idempotent")):
-        claim = row.get(key)
-        if claim is not None and claim.get("verdict") not in ("held", None):
-            figure = f", {claim['value']:,.0f} ms stall" if key == "write_stall" and claim.get("value") else ""
-            lost.append(f"{word} ({claim['verdict']}{figure})")
-    compatible = row.get("backward_compatible")
-    if compatible is not None and compatible.get("verdict") != "held":
-        lost.append(f"backward compatibility ({compatible['verdict']})")
+    for key in CLAIMS:
+        words = _claim_lost(key, row.get(key))
+        if words and words not in lost:
+            lost.append(words)
     writes = row["write_ratio"]
-    if writes is not None and writes.get("high") is not None and writes["high"] < 1.0:
+    if writes is None:
+        lost.append("write cost not measured (app_writes suite not run or failed)")
+    elif writes.get("high") is not None and writes["high"] < 1.0:
         lost.append(f"writes {writes['point']:.2f}x (slower ingest)")
     if best_gain is not None and best_gain["name"] != row["name"]:
         lost.append(
-            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over a budget)"
+            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over the "
+            f"{' and the '.join(over) or 'budgets'})"
         )
     return lost
 
@@ -199,7 +219,15 @@ def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: flo
         return {"name": None, "text": f"no recommendation: no measured candidate is within {budgets}"}
     best = max(fits, key=lambda r: _point(r["app_ratio"]) or 0.0)
     app = best["app_ratio"]
-    lost = gives_up(best, best_any)
+    over = [
+        name
+        for name, is_over in (
+            ("storage target", storage_max is not None and (best_any["storage_overhead_pct"] or 0.0) > storage_max),
+            ("write budget", over_write_budget(best_any, write_max_pct)),
+        )
+        if is_over
+    ]
+    lost = gives_up(best, best_any, over)
     text = (
         f"recommended: {best['name']} — application database time per 1,000 page views {app['point']:.2f}x "
         f"[{_num(app['low'])}, {_num(app['high'])}], storage overhead {best['storage_overhead_pct']:.1f}%, within "
@@ -211,9 +239,9 @@ def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: flo
 
 
 def _budgets(storage_max: float | None, write_max_pct: float | None) -> str:
-    storage = "no storage target" if storage_max is None else f"the {storage_max:g}% storage target"
-    writes = "no write budget" if write_max_pct is None else f"the {write_max_pct:g}% write budget"
-    return f"{storage} and {writes}"
+    budgets = [f"the {storage_max:g}% storage target"] if storage_max is not None else []
+    budgets += [f"the {write_max_pct:g}% write budget"] if write_max_pct is not None else []
+    return " and ".join(budgets) or "no budget (bench/targets.toml sets neither a storage target nor a write budget)"
 
 
 def _num(value: float | None) -> str:

@@ -50,7 +50,8 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
     lines += [
         "Ratios are before/after (above 1x: the candidate is faster) with their 95% intervals; the application ratio "
         "is the app suite's weighted database time per 1,000 page views (auto plan cache mode). Pareto: no other "
-        "candidate has both a higher application ratio and a lower storage overhead. A promise marked (not claimed) is "
+        "candidate is at least as good on read gain, storage overhead and write cost (the ingest ratio, where both "
+        "have one) and better on one. A promise marked (not claimed) is "
         "measured for a candidate whose file says `-- promises: none`. Write stall: the longest time no write "
         "completed while the migration ran on a scratch copy under a steady writer (non-blocking: within 100 ms); "
         "idempotent: a second application passes and changes no index; backward compatible: every query returns the "
@@ -120,7 +121,7 @@ def _promise_cell(value: Mapping[str, Any] | None, claims: bool = True) -> str:
 
 def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
     """Read gain (application ratio, with its interval) against storage overhead (left) and against write cost
-    (right: the ingest ratio, with its interval); the Pareto front's candidates filled in both. None when no
+    (right: the ingest ratio, with its interval); the Pareto front's candidates as blue circles in both. None when no
     candidate has a read gain and a storage overhead."""
     rows = [r for r in table["rows"] if r["measured"] and r["app_ratio"] and r["storage_overhead_pct"] is not None]
     if not rows:
@@ -142,9 +143,9 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
                 ax.plot([x_interval["low"], x_interval["high"]], [app["point"]] * 2, color=colour, lw=1.4, alpha=0.7)
             ax.plot([x], [app["point"]], marker=marker, ms=8, color=colour, ls="none")
             ax.annotate(row["name"], (x, app["point"]), xytext=(6, 4), textcoords="offset points", fontsize=8)
-    on_front = sorted((r["storage_overhead_pct"], r["app_ratio"]["point"]) for r in rows if r["name"] in front)
-    if len(on_front) > 1:
-        storage_ax.plot(*zip(*on_front, strict=True), color=AFTER_COLOUR, lw=1.0, ls="--", label="Pareto front")
+    # No line joins the front: a front over three objectives is not a curve in either two-dimensional panel.
+    storage_ax.plot([], [], marker="o", color=AFTER_COLOUR, ls="none", label="on the Pareto front")
+    storage_ax.plot([], [], marker="s", color=NEUTRAL, ls="none", label="dominated")
     for ax in (storage_ax, writes_ax):
         ax.axhline(1.0, color=NEUTRAL, lw=0.8, ls=":", label="1x: no change")
         grid(ax)
@@ -172,7 +173,8 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
     storage_ax.legend(fontsize=8, loc="best")
     writes_ax.legend(fontsize=8, loc="best")
     fig.suptitle(
-        "Candidate migrations: read gain against storage and write cost (filled: on the Pareto front of all three)",
+        "Candidate migrations: read gain against storage and write cost (blue circles: on the Pareto front of all "
+        "three)",
         fontsize=12,
         fontweight="bold",
     )
@@ -181,10 +183,12 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
     return fig
 
 
-def write_candidates_figure(table: Mapping[str, Any], out_dir: Path, subtitle: str = "") -> Path | None:
+def write_candidates_figure(
+    table: Mapping[str, Any], out_dir: Path, subtitle: str = "", name: str = FIGURE_FILE
+) -> Path | None:
     fig = candidates_figure(table, subtitle)
     if fig is None:
         return None
-    path = out_dir / FIGURE_FILE
+    path = out_dir / name
     fig.savefig(path)
     return path

@@ -15,7 +15,7 @@ The design document says the migration is idempotent ("uses DROP INDEX IF EXISTS
   WITH (timescaledb.transaction_per_chunk) on a hypertable).
 The copy is put back to the pre-Phase-2 index set between two runs (unprobed) and dropped at the end.
 Any other migration (--migration: a candidate, a regression file) gets the first and second application only:
-once under the probe the way its header says, once more statement by statement (measure_other_migration), with
+once under the probe the way its header says, then once more the same way (measure_other_migration), with
 verdicts of the same names, so `python -m bench candidates` compares write stall and idempotency per candidate.
 """
 
@@ -331,7 +331,7 @@ def idempotency_verdict(
 ) -> Verdict:
     if first_error:
         return _idempotency(verdict=VerdictWord.FAILED, evidence=f"the first application already failed: {first_error}")
-    passed = [o["statement"] for o in outcome["statements"] if not o["error"]]
+    passed = [o["statement"] for o in outcome["statements"] if not o["error"] and not o.get("not_run")]
     failed = [o for o in outcome["statements"] if o["error"]]
     if failed:
         first = failed[0]
@@ -377,7 +377,8 @@ def duration_verdict(result: dict[str, Any], copy_rows: int, dataset_rows: int) 
         value=seconds,
         reason="reported, not gated: the design document states no duration",
         evidence=f"{seconds:.2f} s on {copy_rows:,} rows ({per_million:,.1f} s per million rows{scale}) under "
-        f"the probe's load, one transaction; statements: {steps}",
+        f"the probe's load, {'one transaction' if result['one_transaction'] else 'one statement per transaction'}; "
+        f"statements: {steps}",
     )
 
 
@@ -477,42 +478,49 @@ def measure_migration(
 
 
 def run_candidate_steps(
-    conn: psycopg.Connection[Any], candidate: Candidate, one_transaction: bool, probe: LoadProbe | None = None
+    conn: psycopg.Connection[Any],
+    candidate: Candidate,
+    probe: LoadProbe | None = None,
+    keep_going: bool = False,
 ) -> list[dict[str, Any]]:
-    """Each statement's outcome, as bench.db.candidate_apply runs the file: a `\\gexec` query is run when its turn
-    comes and each cell it returns is a statement. The first error stops the file (in one transaction it rolls
-    everything back)."""
+    """Each statement's outcome, run the way the file's header says (as bench.db.candidate_apply runs it): a
+    `\\gexec` query is run when its turn comes and each cell it returns is a statement. In one transaction the
+    first error rolls everything back and the plain statements after it are listed as not run. Otherwise the first
+    error stops the file too, unless keep_going (psql without ON_ERROR_STOP: a second application's evidence lists
+    every statement that fails)."""
     outcomes: list[dict[str, Any]] = []
+    stop = candidate.one_transaction or not keep_going
+
+    def record(text: str, outcome: dict[str, Any], start_s: float | None) -> None:
+        outcomes.append({"statement": len(outcomes) + 1, "sql": text, "start_s": start_s, **outcome})
+        if outcome["error"] and stop:
+            raise _Abort
 
     def execute(text: str) -> None:
         mark = probe.mark(f"statement {len(outcomes) + 1}") if probe else contextlib.nullcontext({"start_s": None})
         with mark as entry:
             outcome = _execute(conn, text)
-        outcomes.append({"statement": len(outcomes) + 1, "sql": text, "start_s": entry["start_s"], **outcome})
-        if outcome["error"]:
-            raise _Abort
+        record(text, outcome, entry["start_s"])
 
-    tx = conn.transaction() if one_transaction else contextlib.nullcontext()
+    done = 0
+    tx = conn.transaction() if candidate.one_transaction else contextlib.nullcontext()
     with contextlib.suppress(_Abort), tx:
-        for step in candidate.steps:
+        for done, step in enumerate(candidate.steps, start=1):  # noqa: B007 - `done` says where an abort stopped
             if not step.generator:
                 execute(step.sql)
                 continue
             try:
                 generated = [cell for row in conn.execute(step.sql).fetchall() for cell in row if cell is not None]
             except psycopg.Error as e:
-                outcomes.append(
-                    {
-                        "statement": len(outcomes) + 1,
-                        "sql": step.sql,
-                        "seconds": 0.0,
-                        "error": str(e).strip(),
-                        "sqlstate": e.sqlstate,
-                    }
-                )
-                raise _Abort from e
+                record(step.sql, {"seconds": 0.0, "error": str(e).strip(), "sqlstate": e.sqlstate}, None)
+                continue
             for text in generated:
                 execute(text)
+    if candidate.one_transaction:
+        for step in candidate.steps[done:]:
+            outcomes.append(
+                {"statement": len(outcomes) + 1, "sql": step.sql, "seconds": None, "error": None, "not_run": True}
+            )
     return outcomes
 
 
@@ -520,7 +528,7 @@ def measure_other_migration(
     pair: InstancePair, dataset: dict[str, Any], migration: Migration, settings: MigrationSettings, progress: bool
 ) -> dict[str, Any]:
     """A migration other than Phase 2 (a candidate, a regression file): applied once under the probe the way its
-    header says (one transaction, or `-- transaction: none`), then a second time statement by statement. Verdicts:
+    header says (one transaction, or `-- transaction: none`), then a second time the same way. Verdicts:
     idempotent, non-blocking, duration, under the same names as Phase 2's, so candidates compare column by column."""
     candidate = read_candidate(migration.path)
     dataset_rows = int(dataset["rows"])
@@ -538,12 +546,12 @@ def measure_other_migration(
             indexes_before = index_definitions(conn)
 
             def action(probe: LoadProbe) -> list[dict[str, Any]]:
-                return run_candidate_steps(conn, candidate, candidate.one_transaction, probe)
+                return run_candidate_steps(conn, candidate, probe)
 
             outcomes, probe = measure_blocking(inst, action, workload, settings.probe)
             indexes_after = index_definitions(conn)
             invalid = invalid_indexes(conn)
-            second = run_candidate_steps(conn, candidate, one_transaction=False)
+            second = run_candidate_steps(conn, candidate, keep_going=True)
             indexes_again = index_definitions(conn)
     failed = [o for o in outcomes if o.get("error")]
     first_error = failed[0]["error"] if failed else None
@@ -584,7 +592,7 @@ def measure_other_migration(
         f"The migration under test is {migration.describe()}: applied {how} under the probe (one INSERT every "
         f"{settings.probe.write_interval_s * 1000:.0f} ms, one session timeline read every "
         f"{settings.probe.read_interval_s * 1000:.0f} ms; 'non-blocking' holds when no write waits more than "
-        f"{bound:.0f} ms), then applied again statement by statement for idempotency. Phase 2's extra scenarios "
+        f"{bound:.0f} ms), then applied again the same way for idempotency. Phase 2's extra scenarios "
         "(CONCURRENTLY, the engine's safe form, the revert) are run only when Phase 2 is the migration under test.",
     ]
     return section(
