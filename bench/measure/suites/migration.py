@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -399,20 +399,37 @@ def run(ctx: SuiteContext) -> dict[str, Any]:
         return skipped(NAME, TITLE, str(e))
 
 
+@contextlib.contextmanager
+def probed_copy(
+    pair: InstancePair, dataset: dict[str, Any], copy_rows: int, settings: MigrationSettings, progress: bool
+) -> Iterator[tuple[Instance, ProbeWorkload]]:
+    """A scratch database on `before` with the dataset's first copy_rows rows and the pre-Phase-2 indexes, and the
+    rows that follow them for the probe's writer; dropped on the way out."""
+    spec = generation_spec(dataset, copy_rows + settings.pool_rows)
+    stream = RowStream(spec)
+    with scratch_database(pair.before, NAME) as inst:
+        _say(progress, f"  migration: copy of {copy_rows:,} rows with the pre-Phase-2 indexes ...")
+        build_copies([inst], pair.engine, spec, stream, copy_rows, [False], progress)
+        yield inst, ProbeWorkload.from_stream(stream, settings.pool_rows)
+
+
+def _copy_note(copy_rows: int, dataset_rows: int, engine: Engine) -> str:
+    whole = " (the whole dataset)" if copy_rows >= dataset_rows else f" (the dataset's first; it has {dataset_rows:,})"
+    return (
+        f"Measured on a scratch copy of {copy_rows:,} rows{whole}, engine {engine.label}; the measured agent_events "
+        "tables are not touched."
+    )
+
+
 def measure_migration(
     pair: InstancePair, dataset: dict[str, Any], settings: MigrationSettings, progress: bool = False
 ) -> dict[str, Any]:
     dataset_rows = int(dataset["rows"])
     copy_rows = min(dataset_rows, settings.copy_rows_cap)
-    spec = generation_spec(dataset, copy_rows + settings.pool_rows)
-    stream = RowStream(spec)
     bound = settings.probe.stall_ms
     scenarios = [AS_WRITTEN_TX, AS_WRITTEN_STEPS, NAIVE_CONCURRENTLY, safe_alternative(pair.engine)]
     results: dict[str, Any] = {}
-    with scratch_database(pair.before, NAME) as inst:
-        _say(progress, f"  migration: copy of {copy_rows:,} rows with the pre-Phase-2 indexes ...")
-        build_copies([inst], pair.engine, spec, stream, copy_rows, [False], progress)
-        workload = ProbeWorkload.from_stream(stream, settings.pool_rows)
+    with probed_copy(pair, dataset, copy_rows, settings, progress) as (inst, workload):
         for number, scenario in enumerate(scenarios):
             if number:
                 _revert(inst)
@@ -435,9 +452,7 @@ def measure_migration(
         blocking_verdict(f"{alternative.key}_non_blocking", results[alternative.key], bound),
     ]
     notes = [
-        f"Measured on a scratch copy of {copy_rows:,} rows"
-        + (" (the whole dataset)" if copy_rows >= dataset_rows else f" (the dataset's first; it has {dataset_rows:,})")
-        + f", engine {pair.engine.label}; the measured agent_events tables are not touched.",
+        _copy_note(copy_rows, dataset_rows, pair.engine),
         f"Probe: one INSERT every {settings.probe.write_interval_s * 1000:.0f} ms and one session timeline read "
         f"every {settings.probe.read_interval_s * 1000:.0f} ms; a stall is the longest time without a completed "
         f"write; 'non-blocking' holds when it stays within {bound:.0f} ms.",
@@ -533,14 +548,9 @@ def measure_other_migration(
     candidate = read_candidate(migration.path)
     dataset_rows = int(dataset["rows"])
     copy_rows = min(dataset_rows, settings.copy_rows_cap)
-    spec = generation_spec(dataset, copy_rows + settings.pool_rows)
-    stream = RowStream(spec)
     how = "in one transaction" if candidate.one_transaction else "one statement per transaction (-- transaction: none)"
     description = f"{migration.path.name} {how}"
-    with scratch_database(pair.before, NAME) as inst:
-        _say(progress, f"  migration: copy of {copy_rows:,} rows with the pre-Phase-2 indexes ...")
-        build_copies([inst], pair.engine, spec, stream, copy_rows, [False], progress)
-        workload = ProbeWorkload.from_stream(stream, settings.pool_rows)
+    with probed_copy(pair, dataset, copy_rows, settings, progress) as (inst, workload):
         _say(progress, f"  migration: {migration.label} under a writer and a reader ...")
         with inst.connect() as conn:
             indexes_before = index_definitions(conn)
@@ -586,9 +596,7 @@ def measure_other_migration(
         duration_verdict(result, copy_rows, dataset_rows),
     ]
     notes = [
-        f"Measured on a scratch copy of {copy_rows:,} rows"
-        + (" (the whole dataset)" if copy_rows >= dataset_rows else f" (the dataset's first; it has {dataset_rows:,})")
-        + f", engine {pair.engine.label}; the measured agent_events tables are not touched.",
+        _copy_note(copy_rows, dataset_rows, pair.engine),
         f"The migration under test is {migration.describe()}: applied {how} under the probe (one INSERT every "
         f"{settings.probe.write_interval_s * 1000:.0f} ms, one session timeline read every "
         f"{settings.probe.read_interval_s * 1000:.0f} ms; 'non-blocking' holds when no write waits more than "
