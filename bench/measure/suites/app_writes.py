@@ -44,12 +44,9 @@ from bench.measure.suites.app import app_cases
 from bench.measure.suites.scratch import (
     RowStream,
     ScratchUnavailable,
-    build_copies,
+    before_after_copies,
     expected_differences,
-    generation_spec,
     insert_rows,
-    migration_of,
-    scratch_pair,
 )
 from bench.measure.timing import gc_paused
 from generators.events import EventBatch
@@ -209,22 +206,10 @@ def measure_app_writes(
     cases = write_cases()
     sizes = settings.sizes(workload)
     prefill = min(int(dataset["rows"]), settings.prefill_cap)
+    _say(progress, f"  app_writes: scratch copies with {prefill:,} rows and the application's schema ...")
     # One row more than the timed writes: the foreign-key check's batch.
-    spec = generation_spec(dataset, prefill + settings.rows_written(sizes) + 1)
-    stream = RowStream(spec)
-    with scratch_pair(pair, NAME) as copies:
-        _say(progress, f"  app_writes: scratch copies with {prefill:,} rows and the application's schema ...")
-        migration = migration_of(dataset)
-        build_copies(
-            [copies.before, copies.after],
-            pair.engine,
-            spec,
-            stream,
-            prefill,
-            [False, True],
-            progress,
-            migration=migration,
-        )
+    with before_after_copies(pair, dataset, NAME, prefill, settings.rows_written(sizes) + 1, progress) as loaded:
+        copies, spec, stream, migration = loaded.pair, loaded.spec, loaded.stream, loaded.migration
         index_check, commit = {}, {}
         for inst in (copies.before, copies.after):
             with inst.connect() as conn:

@@ -55,13 +55,9 @@ from bench.measure.suites import SuiteContext, section, skipped
 from bench.measure.suites.app import app_cases
 from bench.measure.suites.app_params import AppDraw, SamplerContext, draw_params
 from bench.measure.suites.scratch import (
-    RowStream,
     ScratchUnavailable,
-    build_copies,
-    generation_spec,
+    before_after_copies,
     insert_rows,
-    migration_of,
-    scratch_pair,
 )
 
 NAME = "concurrency"
@@ -274,21 +270,10 @@ def _warm_phases(
     phases = records["phases"]
     prefill = min(int(dataset["rows"]), settings.prefill_cap)
     batch_rows = settings.ingest_batch * settings.ingest_variants
-    spec = generation_spec(dataset, prefill + batch_rows)
-    stream = RowStream(spec)
-    with scratch_pair(pair, NAME) as copies:
-        if progress:
-            print(f"  concurrency: scratch copies with {prefill:,} rows for the ingest ...", flush=True)
-        build_copies(
-            [copies.before, copies.after],
-            pair.engine,
-            spec,
-            stream,
-            prefill,
-            [False, True],
-            progress,
-            migration=migration_of(dataset),
-        )
+    if progress:
+        print(f"  concurrency: scratch copies with {prefill:,} rows for the ingest ...", flush=True)
+    with before_after_copies(pair, dataset, NAME, prefill, batch_rows, progress) as loaded:
+        copies, spec, stream = loaded.pair, loaded.spec, loaded.stream
         rows = insert_rows(stream.take(batch_rows))
         texts = {
             f"ingest_{i + 1}": ingest_script(

@@ -177,6 +177,41 @@ def build_copies(
     return {"rows": rows, "engine": engine.name}
 
 
+@dataclasses.dataclass(frozen=True)
+class LoadedCopies:
+    """Scratch copies of before (pre-Phase-2 indexes) and after (the migration under test added), and what built
+    them: the spec, the stream positioned after the copied rows, the migration."""
+
+    pair: InstancePair
+    spec: DatasetSpec
+    stream: RowStream
+    migration: Migration
+
+
+@contextlib.contextmanager
+def before_after_copies(
+    pair: InstancePair, dataset: dict[str, Any], purpose: str, prefill: int, rows_after: int, progress: bool
+) -> Iterator[LoadedCopies]:
+    """A scratch database on each server with the dataset's first `prefill` rows (before: pre-Phase-2 indexes,
+    after: the migration `after` was loaded with), `rows_after` more rows left in the stream for the suite to
+    write; both dropped on the way out."""
+    spec = generation_spec(dataset, prefill + rows_after)
+    stream = RowStream(spec)
+    migration = migration_of(dataset)
+    with scratch_pair(pair, purpose) as copies:
+        build_copies(
+            [copies.before, copies.after],
+            pair.engine,
+            spec,
+            stream,
+            prefill,
+            [False, True],
+            progress,
+            migration=migration,
+        )
+        yield LoadedCopies(copies, spec, stream, migration)
+
+
 def insert_statement(rows: int) -> sql.Composed:
     """The application's multi-row INSERT of `rows` rows (bench/queries/scratch/insert_events.sql)."""
     template = "\n".join(line for line in INSERT_TEMPLATE.read_text().splitlines() if not line.startswith("--"))

@@ -34,13 +34,10 @@ from bench.measure.suites.scratch import (
     COPY_SQL,
     RowStream,
     ScratchUnavailable,
-    build_copies,
+    before_after_copies,
     expected_differences,
-    generation_spec,
     insert_rows,
     insert_statement,
-    migration_of,
-    scratch_pair,
 )
 from bench.measure.timing import gc_paused
 from generators.copy_format import encode_copy_text
@@ -86,21 +83,9 @@ def measure_write_cost(
     pair: InstancePair, dataset: dict[str, Any], settings: WriteCostSettings, progress: bool = False
 ) -> dict[str, Any]:
     prefill = min(int(dataset["rows"]), settings.prefill_cap)
-    spec = generation_spec(dataset, prefill + settings.rows_written)
-    stream = RowStream(spec)
-    with scratch_pair(pair, NAME) as copies:
-        _say(progress, f"  write_cost: scratch copies with {prefill:,} rows, before and after index sets ...")
-        migration = migration_of(dataset)
-        build_copies(
-            [copies.before, copies.after],
-            pair.engine,
-            spec,
-            stream,
-            prefill,
-            [False, True],
-            progress,
-            migration=migration,
-        )
+    _say(progress, f"  write_cost: scratch copies with {prefill:,} rows, before and after index sets ...")
+    with before_after_copies(pair, dataset, NAME, prefill, settings.rows_written, progress) as loaded:
+        copies, spec, stream, migration = loaded.pair, loaded.spec, loaded.stream, loaded.migration
         index_check, commit = {}, {}
         for inst in (copies.before, copies.after):
             with inst.connect() as conn:
