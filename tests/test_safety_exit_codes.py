@@ -677,3 +677,22 @@ def test_sigint_during_the_migration_cancels_it_and_never_marks_complete(
     process.interrupt()
     assert_interrupted_cleanly(process, bench_state)
     assert dataset_states(bench_state.config) == {"before": "complete", "after": "loading"}
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["candidates", "--repeat", "abc"], "argument --repeat: invalid int value: 'abc'"),
+        (["whatif", "--candidates-run"], "argument --candidates-run: expected one argument"),
+        (["run", "--cache", "lukewarm"], "argument --cache: invalid choice: 'lukewarm'"),
+        (["no_such_command"], "invalid choice: 'no_such_command'"),
+    ],
+)
+def test_a_bad_flag_is_one_error_line_naming_the_help(argv: list[str], says: str) -> None:
+    shown = subprocess.run(
+        [sys.executable, "-m", "bench", *argv], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert shown.returncode == 2 and shown.stdout == ""
+    lines = shown.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: python -m bench") and says in lines[0], shown.stderr
+    assert lines[0].endswith("--help`")

@@ -11,7 +11,7 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from bench.cli.candidates import add_candidates_options, cmd_candidates
 from bench.cli.commands import (
@@ -89,10 +89,17 @@ def add_debug_option(parser: argparse.ArgumentParser, default: Any) -> None:
     )
 
 
+class OneLineErrors(argparse.ArgumentParser):
+    """A bad flag or value is one `error:` line naming the --help to read (exit 2), not the whole usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {self.prog}: {message}; see `{self.prog} --help`\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = OneLineErrors(prog="python -m bench", description=__doc__)
     add_debug_option(parser, default=False)
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineErrors)
     for name, (func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         add_debug_option(p, default=argparse.SUPPRESS)  # after the command too; SUPPRESS keeps a --debug before it
