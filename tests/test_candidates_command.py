@@ -235,6 +235,21 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     assert "rows lack app_ratio, applied" in capsys.readouterr().err
 
 
+def test_an_interrupted_run_keeps_the_table_of_what_finished(tmp_path: Path) -> None:
+    from bench.cli.candidates import _keep_what_finished
+
+    folder = tmp_path / "candidates-x"
+    (folder / "phase2").mkdir(parents=True)
+    _keep_what_finished([candidate_row("phase2", doc(1.3, 10.0))], "h", load_targets(), folder, total=5)
+    table = json.loads((folder / "candidates.json").read_text())
+    assert table["header"] == "h; INTERRUPTED after 1 of 5 candidates" and table["rows"][0]["name"] == "phase2"
+    empty = tmp_path / "candidates-y"
+    (empty / ".runs-phase2").mkdir(parents=True)
+    _keep_what_finished([], "h", load_targets(), empty, total=5)
+    assert not empty.exists()  # nothing finished: the folder this command created goes
+    _keep_what_finished([], "h", load_targets(), tmp_path / "never-created", total=5)  # interrupted before mkdir
+
+
 def test_an_unknown_candidate_is_refused_before_any_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     state = tmp_path / "state"
     argv = ["candidates", "--state-dir", str(state), "--runs-dir", str(tmp_path / "runs"), "--migration", "noop"]

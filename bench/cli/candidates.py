@@ -14,6 +14,7 @@ import contextlib
 import dataclasses
 import json
 import shutil
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,8 +34,13 @@ from bench.core.config import runs_dir_from_env
 from bench.core.errors import HarnessError, UsageError
 
 if TYPE_CHECKING:
+    from bench.core.config import HarnessConfig
     from bench.core.migration import Migration
+    from bench.db.instances import InstancePair
+    from bench.judge.candidates_table import Row
     from bench.judge.verdicts import Targets
+    from bench.measure.timing import MeasureSettings
+    from generators.shape import DatasetSpec
 
 CANDIDATE_SUITES = ("app", "app_writes", "migration", "compatibility")
 SAFE_FOR_ENGINE = "safe"  # in the default list: phase2_safe_timescaledb on TimescaleDB, else phase2_safe_partitions
@@ -110,10 +116,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
         return republish(args)
     from bench.db.database import harness_lock
     from bench.db.instances import open_instances
-    from bench.judge.candidates_table import candidate_row, failed_row
     from bench.judge.verdicts import load_targets
-    from bench.load.loader import load_dataset
-    from bench.measure.run import run_benchmark
 
     # Everything that can be refused is refused before any server starts.
     names = list(args.candidates or DEFAULT_CANDIDATES)
@@ -129,56 +132,27 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     check_measure_inputs(args)
     runs_dir = runs_dir_from_env(args.runs_dir)
     out = _new_folder(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+    plan = _Plan(args, spec, settings, config, suites, workload, load_options, out)
     rows: list[dict[str, Any]] = []
-    with open_instances(config) as pair, contextlib.ExitStack() as locks:
-        for inst in pair:  # from the first load to the last suite: no other load or measurement slips in
-            locks.enter_context(harness_lock(inst.dsn, inst.role))
-        migrations = _read_candidates(names, pair.engine.is_timescaledb)
-        out.mkdir(parents=True, exist_ok=False)
-        header = (
-            f"{spec.rows:,} rows, seed {spec.seed}, engine {pair.engine.label}; suites: "
-            f"{', '.join(['timed design-document cases', *suites])}"
-        )
-        print(f"candidates: {', '.join(m.label for m in migrations)}; {header}; results in {out}", flush=True)
-        for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
-            print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()} ==", flush=True)
-            try:
-                report = load_dataset(
-                    pair,
-                    spec,
-                    workers=args.workers,
-                    force=args.force and n == 0,
-                    progress=not args.no_progress,
-                    migration=migration,
-                )
-            except HarnessError as e:  # MigrationError included: the candidate did not apply
-                print(f"candidate {folder}: did not apply: {e}", flush=True)
-                rows.append(failed_row(folder, str(e), applied=False, migration=migration.to_dict()))
-                continue
-            print(report.summary(), flush=True)
-            staging = out / f".runs-{folder}"
-            try:
-                doc = run_benchmark(
-                    dataclasses.replace(config, runs_dir=staging, migration=migration.cli_name),
-                    settings,
-                    args.targets,
-                    args.select,
-                    report.to_dict(),
-                    args.verbose,
-                    progress=not args.no_progress,
-                    suites=suites,
-                    workload=workload,
-                    load_options=load_options,
-                    pair=pair,
-                    repeat=repeat_from(args),
-                )
-            except HarnessError as e:
-                print(f"candidate {folder}: applied, but its measurement failed: {e}", flush=True)
-                rows.append(failed_row(folder, f"measurement failed: {e}", applied=True, migration=migration.to_dict()))
-                continue
-            finally:
-                _settle(staging, out / folder)
-            rows.append(candidate_row(folder, doc, migration.to_dict()))
+    header, total = "", len(names)
+    try:
+        with open_instances(config) as pair, contextlib.ExitStack() as locks:
+            for inst in pair:  # from the first load to the last suite: no other load or measurement slips in
+                locks.enter_context(harness_lock(inst.dsn, inst.role))
+            migrations = _read_candidates(names, pair.engine.is_timescaledb)
+            total = len(migrations)
+            out.mkdir(parents=True, exist_ok=False)
+            header = (
+                f"{spec.rows:,} rows, seed {spec.seed}, engine {pair.engine.label}; suites: "
+                f"{', '.join(['timed design-document cases', *suites])}"
+            )
+            print(f"candidates: {', '.join(m.label for m in migrations)}; {header}; results in {out}", flush=True)
+            for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
+                print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()} ==", flush=True)
+                rows.append(_measure_candidate(plan, pair, migration, folder, first=n == 0))
+    except KeyboardInterrupt:
+        _keep_what_finished(rows, header, targets, out, total)
+        raise
     _publish(rows, header, targets, out)
     return 0 if any(r["measured"] for r in rows) else 1
 
@@ -246,6 +220,77 @@ def republish(args: argparse.Namespace) -> int:
     header += f"; redrawn {stamp} with {targets.path}"
     _publish(rows, header, targets, folder, stem=f"candidates-redrawn-{stamp}")
     return 0 if any(r["measured"] for r in rows) else 1
+
+
+@dataclasses.dataclass(frozen=True)
+class _Plan:
+    """What every candidate is loaded and measured with (checked before any server started)."""
+
+    args: argparse.Namespace
+    spec: DatasetSpec
+    settings: MeasureSettings
+    config: HarnessConfig
+    suites: list[str]
+    workload: Path | None
+    load_options: Any
+    out: Path
+
+
+def _measure_candidate(plan: _Plan, pair: InstancePair, migration: Migration, folder: str, first: bool) -> Row:
+    """One candidate: `after` loaded with it (before reused), then measured; a row, failed when it did not apply
+    or its measurement failed. Its results document ends in out/<folder>/."""
+    from bench.judge.candidates_table import candidate_row, failed_row
+    from bench.load.loader import load_dataset
+    from bench.measure.run import run_benchmark
+
+    args = plan.args
+    try:
+        report = load_dataset(
+            pair,
+            plan.spec,
+            workers=args.workers,
+            force=args.force and first,
+            progress=not args.no_progress,
+            migration=migration,
+        )
+    except HarnessError as e:  # MigrationError included: the candidate did not apply
+        print(f"candidate {folder}: did not apply: {e}", flush=True)
+        return failed_row(folder, str(e), applied=False, migration=migration.to_dict())
+    print(report.summary(), flush=True)
+    staging = plan.out / f".runs-{folder}"
+    try:
+        doc = run_benchmark(
+            dataclasses.replace(plan.config, runs_dir=staging, migration=migration.cli_name),
+            plan.settings,
+            args.targets,
+            args.select,
+            report.to_dict(),
+            args.verbose,
+            progress=not args.no_progress,
+            suites=plan.suites,
+            workload=plan.workload,
+            load_options=plan.load_options,
+            pair=pair,
+            repeat=repeat_from(args),
+        )
+    except HarnessError as e:
+        print(f"candidate {folder}: applied, but its measurement failed: {e}", flush=True)
+        return failed_row(folder, f"measurement failed: {e}", applied=True, migration=migration.to_dict())
+    finally:
+        _settle(staging, plan.out / folder)
+    return candidate_row(folder, doc, migration.to_dict())
+
+
+def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, total: int) -> None:
+    """An interrupted run: the table of the candidates measured so far, marked as interrupted, so an hour of
+    measurements is not lost; a folder with no finished candidate is removed (this command created it)."""
+    if not out.is_dir():
+        return
+    if not rows:
+        shutil.rmtree(out, ignore_errors=True)
+        return
+    _publish(rows, f"{header}; INTERRUPTED after {len(rows)} of {total} candidates", targets, out)
+    print(f"interrupted: the table of the {len(rows)} candidates finished is in {out}", file=sys.stderr, flush=True)
 
 
 def _new_folder(path: Path) -> Path:
