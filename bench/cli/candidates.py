@@ -114,7 +114,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     """Each candidate loaded and measured in turn; one table, figure and recommendation line."""
     if args.from_dir is not None:
         return republish(args)
-    from bench.db.database import harness_lock
+    from bench.db.database import hold_harness_locks
     from bench.db.instances import open_instances
     from bench.judge.verdicts import load_targets
 
@@ -137,8 +137,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     header, total = "", len(names)
     try:
         with open_instances(config) as pair, contextlib.ExitStack() as locks:
-            for inst in pair:  # from the first load to the last suite: no other load or measurement slips in
-                locks.enter_context(harness_lock(inst.dsn, inst.role))
+            hold_harness_locks(pair, locks)  # from the first load to the last suite: nothing else slips in
             migrations = _read_candidates(names, pair.engine.is_timescaledb)
             total = len(migrations)
             out.mkdir(parents=True, exist_ok=False)

@@ -174,7 +174,7 @@ def _benchmark(
     (unless another harness process is using them)."""
     import contextlib
 
-    from bench.db.database import harness_lock
+    from bench.db.database import hold_harness_locks
     from bench.db.instances import open_instances
     from bench.measure.run import run_benchmark
 
@@ -188,9 +188,7 @@ def _benchmark(
     check_suite_tools(config, suites)
     check_measure_inputs(args)
     with open_instances(config) as pair, contextlib.ExitStack() as locks:
-        # From the load to the last suite: no other load or measurement can slip in between.
-        for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        hold_harness_locks(pair, locks)  # from the load to the last suite: no other load or measurement slips in
         load_report = _load(args, pair, spec, migration)
         return run_benchmark(
             config,

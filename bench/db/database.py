@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -350,6 +350,14 @@ def harness_lock_after_restart(dsn: str, role: str) -> Iterator[None]:
         yield
     finally:
         conn.close()
+
+
+def hold_harness_locks(instances: Iterable[Any], stack: contextlib.ExitStack, after_restart: bool = False) -> None:
+    """The harness lock of every instance (each with .dsn and .role), held until `stack` closes: harness_lock, or
+    harness_lock_after_restart for a process that has just restarted the servers itself."""
+    take = harness_lock_after_restart if after_restart else harness_lock
+    for inst in instances:
+        stack.enter_context(take(inst.dsn, inst.role))
 
 
 def _lock_holder(conn: psycopg.Connection[Any]) -> str:

@@ -17,7 +17,7 @@ from bench.db.database import (
     check_dsn_syntax,
     check_target,
     connect,
-    harness_lock_after_restart,
+    hold_harness_locks,
     mark,
     redact_dsn,
     timescaledb_presence,
@@ -271,6 +271,5 @@ def restart_between_rounds(pair: InstancePair, locks: contextlib.ExitStack) -> b
             inst.server.stop()
             inst.server.start_again()
         # Still deciding: a process joining now waits until this run holds its lock again.
-        for inst in pair:
-            locks.enter_context(harness_lock_after_restart(inst.dsn, inst.role))
+        hold_harness_locks(pair, locks, after_restart=True)
     return True

@@ -29,7 +29,7 @@ from bench.core.errors import HarnessError
 from bench.core.formatting import rate
 from bench.core.migration import PHASE2_FILE, Migration, read_migration
 from bench.db.clone import clone_before_into_after, clone_unavailable
-from bench.db.database import AGENT_EVENTS, harness_lock, read_meta, write_meta
+from bench.db.database import AGENT_EVENTS, hold_harness_locks, read_meta, write_meta
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import apply_migration, create_indexes_before, create_table
 from bench.load.parallel import StatementCanceller, run_parallel
@@ -364,8 +364,7 @@ def load_dataset(
         raise HarnessError(f"--workers must be at least 1 (got {workers})")
     migration = migration if migration is not None else read_migration(None)
     with contextlib.ExitStack() as locks:
-        for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        hold_harness_locks(pair, locks)
         return _load_locked(pair, spec, workers, force, batch_rows, progress, migration)
 
 

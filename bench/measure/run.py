@@ -32,7 +32,7 @@ from bench.core.results import (
     run_id_of,
     write_results,
 )
-from bench.db.database import harness_lock
+from bench.db.database import hold_harness_locks
 from bench.db.environment import collect_environment
 from bench.db.instances import EXTERNAL_NOT_RESTARTED, InstancePair, open_instances, restart_between_rounds
 from bench.db.plans import index_parents
@@ -120,8 +120,7 @@ def prepared_run(
     targets = load_targets(targets_path)
     opened = contextlib.nullcontext(pair) if pair is not None else open_instances(config)
     with opened as pair, contextlib.ExitStack() as locks:
-        for inst in pair:
-            locks.enter_context(harness_lock(inst.dsn, inst.role))
+        hold_harness_locks(pair, locks)
         dataset = require_loaded(pair, migration=read_migration(config.migration))
         conns = {role: timing_connection(pair, role, settings.statement_timeout_ms) for role in ("before", "after")}
         run_dir: Path | None = None
@@ -276,12 +275,6 @@ def cold_cases(ctx: RunContext, progress: bool) -> dict[str, Any]:
     )
 
 
-def hold_locks_again(pair: InstancePair, stack: contextlib.ExitStack) -> None:
-    """A cold-cache restart ended the connections that held the shared harness lock: take it again."""
-    for inst in pair:
-        stack.enter_context(harness_lock(inst.dsn, inst.role))
-
-
 def finalize(
     ctx: RunContext, load_report: dict[str, Any] | None = None, suites: dict[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -390,10 +383,10 @@ def run_benchmark(
                 ctx.rounds[-1]["restarted"] = round_index > 0 and "restart_note" not in ctx.extra
         if settings.cache != "warm":
             ctx.extra["cold_cache"] = cold_cases(ctx, progress)
-            hold_locks_again(ctx.pair, relocked)
+            hold_harness_locks(ctx.pair, relocked)  # a cold-cache restart ended the connections that held it
         sections = run_suites(ctx, config, suites, progress, workload, load_options) if suites else {}
         if settings.cache != "warm" and suites:
-            hold_locks_again(ctx.pair, relocked)
+            hold_harness_locks(ctx.pair, relocked)  # a cold-cache restart ended the connections that held it
         ctx.extra["suite_wall_s"] = time.perf_counter() - started
         ctx.extra["select"] = select  # the gate excuses promises a deliberate -k left unmeasured, no others
         doc = finalize(ctx, load_report, sections)
