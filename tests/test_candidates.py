@@ -16,8 +16,14 @@ from bench.measure.suites.scratch import RowStream, build_copies
 from generators.shape import DatasetSpec
 
 COPY_ROWS = 3_000
-# Every shipped candidate but the TimescaleDB-only one runs on native partitions, and all of them twice.
-ON_PARTITIONS = ["filepath_expression", "phase2_path_ops", "phase2_safe_partitions", "targeted"]
+# Every shipped candidate but the TimescaleDB-only ones runs on native partitions, and all of them twice.
+ON_PARTITIONS = [
+    "filepath_expression",
+    "phase2_path_ops",
+    "phase2_safe_partitions",
+    "targeted",
+    "targeted_safe_partitions",
+]
 
 
 def _loaded_copy(pair: InstancePair, spec: DatasetSpec) -> Instance:
@@ -33,7 +39,7 @@ def _invalid_indexes(conn: psycopg.Connection) -> list[str]:
 
 
 def test_shipped_candidates_have_headers_and_steps() -> None:
-    assert set(ON_PARTITIONS) | {"phase2_safe_timescaledb"} <= set(shipped_candidates())
+    assert set(ON_PARTITIONS) | {"phase2_safe_timescaledb", "targeted_safe_timescaledb"} <= set(shipped_candidates())
     safe = read_candidate("phase2_safe_partitions")
     assert not safe.one_transaction and safe.makes_promises
     assert [s.generator for s in safe.steps].count(True) == 1
@@ -45,6 +51,11 @@ def test_shipped_candidates_have_headers_and_steps() -> None:
     assert "agent_events_tags_idx" in targeted.drops
     assert not any("data" in c for c in targeted.creates)
     assert "WITH" not in " ".join(read_candidate("phase2_safe_timescaledb").creates)
+    for engine in ("partitions", "timescaledb"):  # targeted's index set, applied without blocking writes
+        safe = read_candidate(f"targeted_safe_{engine}")
+        assert not safe.one_transaction and not safe.makes_promises
+        assert sorted(safe.drops) == sorted(targeted.drops)
+        assert sorted(c.replace(" ONLY", "") for c in safe.creates) == sorted(targeted.creates)
 
 
 def test_an_unknown_candidate_names_the_shipped_ones(tmp_path: Path) -> None:
@@ -101,7 +112,9 @@ def test_safe_timescaledb_is_refused_on_partitions(scratch_pair: InstancePair, c
 
 @pytest.mark.slow
 @pytest.mark.timescaledb
-@pytest.mark.parametrize("name", ["phase2_safe_timescaledb", "targeted", "phase2_path_ops"])
+@pytest.mark.parametrize(
+    "name", ["phase2_safe_timescaledb", "targeted", "targeted_safe_timescaledb", "phase2_path_ops"]
+)
 def test_candidate_applies_to_a_hypertable_twice(
     timescaledb_scratch_pair: InstancePair, ci_spec: DatasetSpec, name: str
 ) -> None:

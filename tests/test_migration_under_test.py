@@ -31,6 +31,8 @@ SHIPPED = [
     "regress_phase2_without_gin",
     "regress_unneeded_indexes",
     "targeted",
+    "targeted_safe_partitions",
+    "targeted_safe_timescaledb",
 ]
 SPEC = spec_from_args(3_000, None, 7)
 
