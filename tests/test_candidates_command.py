@@ -235,7 +235,9 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     assert "rows lack app_ratio, applied" in capsys.readouterr().err
 
 
-def test_an_interrupted_run_keeps_the_table_of_what_finished(tmp_path: Path) -> None:
+def test_an_interrupted_run_keeps_the_table_of_what_finished(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     from bench.cli.candidates import _keep_what_finished
 
     folder = tmp_path / "candidates-x"
@@ -243,6 +245,16 @@ def test_an_interrupted_run_keeps_the_table_of_what_finished(tmp_path: Path) -> 
     _keep_what_finished([candidate_row("phase2", doc(1.3, 10.0))], "h", load_targets(), folder, total=5)
     table = json.loads((folder / "candidates.json").read_text())
     assert table["header"] == "h; INTERRUPTED after 1 of 5 candidates" and table["rows"][0]["name"] == "phase2"
+    assert table["interrupted"] is True
+    from bench.cli.interrupts import after_interrupt, forget_kept
+
+    said = after_interrupt(None, set())  # the interrupt's last line names what was kept, not "nothing"
+    assert f"kept: the table of the 1 of 5 candidates finished, marked INTERRUPTED, in {folder}" in said
+    assert "nothing half-done" not in said
+    forget_kept()
+    assert "nothing half-done is kept" in after_interrupt(None, set())
+    assert main(["candidates", "--from", str(folder)]) == 0  # redrawn, with a note that the run was cut short
+    assert "is the table of an interrupted run: h; INTERRUPTED after 1 of 5" in capsys.readouterr().err
     empty = tmp_path / "candidates-y"
     (empty / ".runs-phase2").mkdir(parents=True)
     _keep_what_finished([], "h", load_targets(), empty, total=5)

@@ -686,6 +686,7 @@ def test_sigint_during_the_migration_cancels_it_and_never_marks_complete(
         (["whatif", "--candidates-run"], "argument --candidates-run: expected one argument"),
         (["run", "--cache", "lukewarm"], "argument --cache: invalid choice: 'lukewarm'"),
         (["no_such_command"], "invalid choice: 'no_such_command'"),
+        (["candidates", "--bogus"], "candidates: unrecognized arguments: --bogus"),
     ],
 )
 def test_a_bad_flag_is_one_error_line_naming_the_help(argv: list[str], says: str) -> None:
@@ -695,4 +696,6 @@ def test_a_bad_flag_is_one_error_line_naming_the_help(argv: list[str], says: str
     assert shown.returncode == 2 and shown.stdout == ""
     lines = shown.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: python -m bench") and says in lines[0], shown.stderr
-    assert lines[0].endswith("--help`")
+    assert lines[0].endswith(
+        f"`python -m bench {argv[0] if argv[0] != 'no_such_command' else ''}".rstrip() + " --help`"
+    )

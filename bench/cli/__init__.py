@@ -29,7 +29,15 @@ from bench.cli.commands import (
     cmd_up,
     cmd_whatif,
 )
-from bench.cli.interrupts import INTERRUPTS, after_interrupt, defer_interrupts, during_interrupt, on_interrupt, running
+from bench.cli.interrupts import (
+    INTERRUPTS,
+    after_interrupt,
+    defer_interrupts,
+    during_interrupt,
+    forget_kept,
+    on_interrupt,
+    running,
+)
 from bench.cli.options import (
     DEFAULT_SUITES,
     TAKES_MIGRATION,
@@ -105,7 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_debug_option(p, default=argparse.SUPPRESS)  # after the command too; SUPPRESS keeps a --debug before it
         if name not in OFFLINE_COMMANDS:
             add_instance_options(p)
-        p.set_defaults(func=func)
+        p.set_defaults(func=func, command_parser=p)
         if name == "status":
             p.add_argument("--json", action="store_true", help="print the status as JSON")
         if name in ("load", "bench", "gate", "calibrate", "candidates"):
@@ -168,7 +176,10 @@ def _embedded_servers_of(args: argparse.Namespace) -> list[embedded.EmbeddedServ
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra:  # argparse reports them from the top-level parser: name the command's --help instead
+        getattr(args, "command_parser", parser).error(f"unrecognized arguments: {' '.join(extra)}")
+    forget_kept()
     debug = bool(args.debug) or os.environ.get(ENV_DEBUG) == "1"
     previous = {sig: signal.getsignal(sig) for sig in INTERRUPTS}
     for sig, handler in previous.items():

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench.cli.interrupts import keep_on_interrupt
 from bench.cli.options import (
     check_measure_inputs,
     check_suite_tools,
@@ -134,13 +135,14 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     out = _new_folder(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     plan = _Plan(args, spec, settings, config, suites, workload, load_options, out)
     rows: list[dict[str, Any]] = []
-    header, total = "", len(names)
+    header, total, created = "", len(names), False
     try:
         with open_instances(config) as pair, contextlib.ExitStack() as locks:
             hold_harness_locks(pair, locks)  # from the first load to the last suite: nothing else slips in
             migrations = _read_candidates(names, pair.engine.is_timescaledb)
             total = len(migrations)
             out.mkdir(parents=True, exist_ok=False)
+            created = True  # from here on the folder is this run's: an interrupt keeps or removes it
             header = (
                 f"{spec.rows:,} rows, seed {spec.seed}, engine {pair.engine.label}; suites: "
                 f"{', '.join(['timed design-document cases', *suites])}"
@@ -149,22 +151,31 @@ def cmd_candidates(args: argparse.Namespace) -> int:
             for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
                 print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()} ==", flush=True)
                 rows.append(_measure_candidate(plan, pair, migration, folder, first=n == 0))
+        _publish(rows, header, targets, out)
     except KeyboardInterrupt:
-        _keep_what_finished(rows, header, targets, out, total)
+        if created:
+            _keep_what_finished(rows, header, targets, out, total)
         raise
-    _publish(rows, header, targets, out)
     return 0 if any(r["measured"] for r in rows) else 1
 
 
-def _publish(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, stem: str = "candidates") -> None:
+def _publish(
+    rows: list[dict[str, Any]],
+    header: str,
+    targets: Targets,
+    out: Path,
+    stem: str = "candidates",
+    interrupted: bool = False,
+) -> None:
     """<stem>.json, <stem>.md (also printed) and <stem>.png in out, the recommendation judged with the budgets of
-    `targets`."""
+    `targets`; `interrupted` marks the table of a run stopped before its last candidate."""
     from bench.judge.candidates_table import build_table, storage_target
     from bench.report.candidates_report import format_candidates
 
     table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct)
     text = format_candidates(table, header)
-    (out / f"{stem}.json").write_text(json.dumps({"header": header, **table}, indent=2, default=str) + "\n")
+    document = {"header": header, "interrupted": interrupted, **table}
+    (out / f"{stem}.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
     (out / f"{stem}.md").write_text(text)
     written = [out / f"{stem}.md", out / f"{stem}.json"]
     try:
@@ -193,11 +204,14 @@ def read_candidates_document(folder: Path, flag: str) -> tuple[Path, list[dict[s
         missing = sorted({key for row in rows for key in ROW_KEYS if key not in row})
         if missing:
             raise KeyError(f"rows lack {', '.join(missing)}")
+        interrupted = bool(document.get("interrupted"))
     except (OSError, ValueError, KeyError, TypeError) as e:
         raise UsageError(
             f"{flag} {folder}: candidates.json cannot be read ({type(e).__name__}: {e}); it is not one this command "
             "wrote, or it was edited: run the candidates again"
         ) from None
+    if interrupted:
+        print(f"note: {source} is the table of an interrupted run: {header}", file=sys.stderr, flush=True)
     return folder, rows, header
 
 
@@ -281,15 +295,15 @@ def _measure_candidate(plan: _Plan, pair: InstancePair, migration: Migration, fo
 
 
 def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, total: int) -> None:
-    """An interrupted run: the table of the candidates measured so far, marked as interrupted, so an hour of
-    measurements is not lost; a folder with no finished candidate is removed (this command created it)."""
+    """An interrupted run (its folder created by this run): the table of the candidates measured so far, marked
+    as interrupted, so an hour of measurements is not lost; a folder with no finished candidate is removed."""
     if not out.is_dir():
         return
     if not rows:
         shutil.rmtree(out, ignore_errors=True)
         return
-    _publish(rows, f"{header}; INTERRUPTED after {len(rows)} of {total} candidates", targets, out)
-    print(f"interrupted: the table of the {len(rows)} candidates finished is in {out}", file=sys.stderr, flush=True)
+    _publish(rows, f"{header}; INTERRUPTED after {len(rows)} of {total} candidates", targets, out, interrupted=True)
+    keep_on_interrupt(f"the table of the {len(rows)} of {total} candidates finished, marked INTERRUPTED, in {out}")
 
 
 def _new_folder(path: Path) -> Path:

@@ -46,6 +46,23 @@ def during_interrupt(e: BaseException) -> bool:
     return False
 
 
+_KEPT: list[str] = []
+
+
+def keep_on_interrupt(what: str) -> None:
+    """A command that, on an interrupt, deliberately keeps something finished (a candidates run's table of the
+    candidates it measured) says so here, and the interrupt's last line names it."""
+    _KEPT.append(what)
+
+
+def forget_kept() -> None:
+    _KEPT.clear()
+
+
+def _kept_words() -> str:
+    return f"kept: {'; '.join(_KEPT)}" if _KEPT else "nothing half-done is kept"
+
+
 def running(servers: list[EmbeddedServer] | None) -> set[str]:
     try:
         return {s.name for s in servers or [] if s.running_pid_port()}
@@ -85,14 +102,14 @@ def after_interrupt(servers: list[EmbeddedServer] | None, running_before: set[st
             f"{'; '.join(failed)}; stop them with `python -m bench down`"
         )
     if servers is None:
-        return "interrupted: nothing half-done is kept (no run was published)"
+        return f"interrupted: {_kept_words()}" + ("" if _KEPT else " (no run was published)")
     if shared:
         return (
             f"interrupted: left {', '.join(kept)} running because another phase2-bench process uses them "
-            f"({shared}); nothing half-done is kept"
+            f"({shared}); {_kept_words()}"
         )
     left = f" ({', '.join(kept)} ran before it and still run)" if kept else ""
-    return f"interrupted: no server this command started is left running{left}; nothing half-done is kept"
+    return f"interrupted: no server this command started is left running{left}; {_kept_words()}"
 
 
 def _running(server: EmbeddedServer) -> bool:
