@@ -696,6 +696,5 @@ def test_a_bad_flag_is_one_error_line_naming_the_help(argv: list[str], says: str
     assert shown.returncode == 2 and shown.stdout == ""
     lines = shown.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: python -m bench") and says in lines[0], shown.stderr
-    assert lines[0].endswith(
-        f"`python -m bench {argv[0] if argv[0] != 'no_such_command' else ''}".rstrip() + " --help`"
-    )
+    command = "python -m bench" if argv[0] == "no_such_command" else f"python -m bench {argv[0]}"
+    assert lines[0].endswith(f"see `{command} --help`")  # the help of the command the flag was given to
