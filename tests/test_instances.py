@@ -28,7 +28,7 @@ from bench.core.config import HarnessConfig
 from bench.core.engine import TIMESCALEDB
 from bench.core.errors import HarnessError, MigrationError, UnsafeTargetError
 from bench.db.database import MARKER_TABLE, ensure_marked, table_exists
-from bench.db.embedded import SERVICE_USER, free_port
+from bench.db.embedded import SERVICE_USER, free_port, port_is_free
 from bench.db.instances import InstancePair, embedded_servers, open_instances
 from bench.db.pg_binaries import PgBinaries
 from bench.db.schema import (
@@ -655,3 +655,23 @@ def test_timescaledb_dataset_refused_by_binaries_without_it(
     assert "holds a TimescaleDB" in message and str(pg_binaries.bindir) in message
     assert "PHASE2_BENCH_PG_BIN" in message and "python -m bench clean" in message
     assert not any(s.running_pid_port() for s in embedded_servers(without)), "servers it started are stopped again"
+
+
+def test_a_port_whose_last_connections_are_in_time_wait_is_free() -> None:
+    """A server that just stopped leaves its closed connections in TIME_WAIT on its port; postgres binds with
+    SO_REUSEADDR and starts there, so the harness must not call that port in use. A listener still makes it busy."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    port = listener.getsockname()[1]
+    client = socket.create_connection(("127.0.0.1", port))
+    served, _ = listener.accept()
+    assert not port_is_free(port)  # listening
+    served.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
+    client.close()
+    listener.close()
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain:  # what the check used to do
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))
+    assert port_is_free(port)

@@ -23,7 +23,10 @@ SERVICE_USER = "postgres"
 
 
 def port_is_free(port: int) -> bool:
+    """Whether postgres could listen on 127.0.0.1:port. It binds with SO_REUSEADDR, and so does this check:
+    connections a stopped server just closed (TIME_WAIT on its port) do not block it, a listener does."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
