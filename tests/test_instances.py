@@ -671,7 +671,6 @@ def test_a_port_whose_last_connections_are_in_time_wait_is_free() -> None:
     served.close()  # the server side closes first: its end of the connection goes to TIME_WAIT
     client.close()
     listener.close()
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain:  # what the check used to do
-        with pytest.raises(OSError):
-            plain.bind(("127.0.0.1", port))
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as plain, pytest.raises(OSError):
+        plain.bind(("127.0.0.1", port))  # what the check used to do: a plain bind is refused
     assert port_is_free(port)
