@@ -172,6 +172,26 @@ class TestTable:
         assert recommend(rows, 5.0)["name"] is None
         assert recommend([failed_row("b", "e")], 25.0)["name"] is None
 
+    def test_among_candidates_tied_on_reads_a_safe_small_one_wins(self) -> None:
+        def measured(app: float, storage: float, safe: bool, compatible: str = "held") -> dict[str, Any]:
+            document = doc(app, storage)
+            stall = "held" if safe else "not held"
+            document["suites"].update(claims(stall=stall, idempotent="held", compatible=compatible))
+            return document
+
+        rows = [
+            candidate_row("blocking_fast", measured(1.74, 14.9, safe=False)),  # [1.57, 1.91]
+            candidate_row("safe_big", measured(1.65, 14.9, safe=True)),  # [1.49, 1.82]: reaches 1.57
+            candidate_row("safe_small", measured(1.60, 1.3, safe=True)),  # [1.44, 1.76]: reaches 1.57
+            candidate_row("slow", measured(1.2, 0.5, safe=True)),  # [1.08, 1.32]: clearly slower
+        ]
+        pick = recommend(rows, 25.0, 25.0)
+        assert pick["name"] == "safe_small" and pick["tied"] == ["blocking_fast", "safe_big"]
+        assert "chosen for a non-blocking, idempotent migration, then the lower storage overhead" in pick["text"]
+        assert recommend(rows[:2], 25.0)["name"] == "safe_big"  # safe before a higher point estimate
+        rows[2] = candidate_row("changes_results", measured(1.60, 1.3, safe=True, compatible="not held"))
+        assert recommend(rows, 25.0)["name"] == "safe_big"  # a candidate that changes query results is never picked
+
     def test_the_storage_target_comes_from_targets_toml(self) -> None:
         assert storage_target(load_targets().promises) == 25.0
 
@@ -185,7 +205,9 @@ class TestTable:
         assert "| noop | yes | 1.00x [0.90, 1.10] | 1.10x [0.90, 1.30] below (not claimed) | 0.0% |" in text
         assert "| phase2 | yes | 1.20x [1.08, 1.32] | 1.10x [0.90, 1.30] below | 10.0% |" in text
         assert "| broken | no | failed: statement 1 failed: \\| oops |" in text
-        assert "recommended: phase2" in text
+        # noop's interval [0.90, 1.10] reaches phase2's low 1.08: tied on reads, noop's 0% storage decides
+        assert "recommended: noop" in text and "tied with phase2" in text
+        assert "the higher point estimate of phase2's read gain (1.20x; the intervals overlap)" in text
 
     def test_the_figure_draws_with_its_front(self, tmp_path: Path) -> None:
         pytest.importorskip("matplotlib")
@@ -233,6 +255,26 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     (folder / "candidates.json").write_text(json.dumps({"rows": [{"name": "x"}]}))
     assert main(["candidates", "--from", str(folder)]) == 2
     assert "rows lack app_ratio, applied" in capsys.readouterr().err
+
+
+def test_from_twice_puts_two_runs_on_the_same_data_in_one_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second, other = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    for folder, rows, header in (
+        (first, [candidate_row("phase2", doc(1.3, 14.9))], "2,000,000 rows, seed 42, engine E; suites: x"),
+        (second, [candidate_row("phase2", doc(1.4, 1.3))], "2,000,000 rows, seed 42, engine E; suites: y"),
+        (other, [candidate_row("t", doc(1.4, 1.3))], "50,000 rows, seed 42, engine E; suites: y"),
+    ):
+        folder.mkdir()
+        (folder / "candidates.json").write_text(json.dumps({"header": header, **build_table(rows, 25.0)}))
+    assert main(["candidates", "--from", str(first), "--from", str(second)]) == 0
+    (redrawn,) = first.glob("candidates-redrawn-*.json")
+    table = json.loads(redrawn.read_text())
+    assert [r["name"] for r in table["rows"]] == ["phase2", "phase2 (b)"] and f"rows from {second}" in table["header"]
+    capsys.readouterr()
+    assert main(["candidates", "--from", str(first), "--from", str(other)]) == 2
+    assert "measured on other data (50,000 rows" in capsys.readouterr().err
 
 
 def test_an_interrupted_run_keeps_the_table_of_what_finished(

@@ -44,7 +44,8 @@ if TYPE_CHECKING:
     from generators.shape import DatasetSpec
 
 CANDIDATE_SUITES = ("app", "app_writes", "migration", "compatibility")
-SAFE_FOR_ENGINE = "safe"  # in the default list: phase2_safe_timescaledb on TimescaleDB, else phase2_safe_partitions
+# Names of files that exist per engine: <name>_timescaledb on TimescaleDB, <name>_partitions otherwise.
+PER_ENGINE = ("phase2_safe", "targeted_safe")
 # what the table and the recommendation read in each row of candidates.json (bench.judge.candidates_table)
 ROW_KEYS = (
     "name",
@@ -58,7 +59,7 @@ ROW_KEYS = (
     "write_ratio",
     "migrate_s",
 )
-DEFAULT_CANDIDATES = ("phase2", "targeted", SAFE_FOR_ENGINE, "phase2_path_ops", "filepath_expression")
+DEFAULT_CANDIDATES = ("phase2", "targeted", "targeted_safe", "phase2_safe", "phase2_path_ops", "filepath_expression")
 
 
 def add_candidates_options(parser: argparse.ArgumentParser) -> None:
@@ -68,29 +69,32 @@ def add_candidates_options(parser: argparse.ArgumentParser) -> None:
         action="append",
         default=None,
         metavar="FILE|NAME",
-        help="a candidate migration: a SQL file or a shipped name (repeatable); default: "
-        "phase2, targeted, the engine's safe file (phase2_safe_partitions or phase2_safe_timescaledb), "
-        "phase2_path_ops, filepath_expression",
+        help="a candidate migration: a SQL file or a shipped name (repeatable); phase2_safe and targeted_safe name "
+        "the engine's file (<name>_partitions or <name>_timescaledb); default: phase2, targeted, targeted_safe, "
+        "phase2_safe, phase2_path_ops, filepath_expression",
     )
     parser.add_argument(
         "--from",
         dest="from_dir",
+        action="append",
         default=None,
         metavar="FOLDER",
         help="measure nothing: draw the table, recommendation and figure of a finished candidates run "
-        "(runs-dir/candidates-<UTC>) again with the targets file of --targets",
+        "(runs-dir/candidates-<UTC>) again with the targets file of --targets; repeat it to put the rows of "
+        "several runs on the same data in one table (written in the first folder)",
     )
 
 
 def _read_candidates(names: list[str], timescaledb: bool | None) -> list[Migration]:
-    """Every candidate read and checked (an unknown name or an empty file is refused, exit 2); the `safe` entry of
-    the default list is resolved once the engine is known (timescaledb None: not yet, both files are checked)."""
+    """Every candidate read and checked (an unknown name or an empty file is refused, exit 2); a per-engine name
+    (phase2_safe, targeted_safe) is resolved once the engine is known (timescaledb None: not yet, both files are
+    checked)."""
     from bench.core.migration import read_migration
 
     read = []
     for name in names:
-        if name == SAFE_FOR_ENGINE:
-            files = ["phase2_safe_partitions", "phase2_safe_timescaledb"]
+        if name in PER_ENGINE:
+            files = [f"{name}_partitions", f"{name}_timescaledb"]
             if timescaledb is None:
                 for f in files:
                     read_migration(f)
@@ -227,7 +231,17 @@ def republish(args: argparse.Namespace) -> int:
     beside the run's own files, which stay as they were; nothing is measured."""
     from bench.judge.verdicts import load_targets
 
-    folder, rows, header = read_candidates_document(Path(args.from_dir).expanduser(), "--from")
+    documents = [read_candidates_document(Path(d).expanduser(), "--from") for d in args.from_dir]
+    folder, rows, header = documents[0]
+    for other, more, other_header in documents[1:]:
+        if other_header.split(";")[0] != header.split(";")[0]:
+            raise UsageError(
+                f"--from {other}: its rows were measured on other data ({other_header.split(';')[0]}) than "
+                f"{folder}'s ({header.split(';')[0]}); put runs of the same dataset and engine in one table"
+            )
+        taken = {r["name"] for r in rows}
+        rows += [{**r, "name": r["name"] if r["name"] not in taken else f"{r['name']} ({other.name})"} for r in more]
+        header += f"; rows from {other}"
     targets = load_targets(args.targets)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     header += f"; redrawn {stamp} with {targets.path}"

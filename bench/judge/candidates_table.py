@@ -184,9 +184,11 @@ def gives_up(row: Row, best_gain: Row | None, over: Sequence[str] = ()) -> list[
     elif writes.get("high") is not None and writes["high"] < 1.0:
         lost.append(f"writes {writes['point']:.2f}x (slower ingest)")
     if best_gain is not None and best_gain["name"] != row["name"]:
+        gain = f"{_point(best_gain['app_ratio']):.2f}x"
         lost.append(
-            f"the higher read gain of {best_gain['name']} ({_point(best_gain['app_ratio']):.2f}x, over the "
-            f"{' and the '.join(over) or 'budgets'})"
+            f"the higher read gain of {best_gain['name']} ({gain}, over the {' and the '.join(over)})"
+            if over
+            else f"the higher point estimate of {best_gain['name']}'s read gain ({gain}; the intervals overlap)"
         )
     return lost
 
@@ -201,9 +203,32 @@ def over_write_budget(row: Row, write_max_pct: float | None) -> bool:
     return float(writes["high"]) < 1.0 / (1.0 + write_max_pct / 100.0)
 
 
+def _holds(row: Row, key: str) -> bool:
+    claim = row.get(key)
+    return claim is not None and claim.get("verdict") == "held"
+
+
+def _safe(row: Row) -> bool:
+    """The migration applied without stalling writes past the bound and applies twice (measured, not assumed)."""
+    return _holds(row, "write_stall") and _holds(row, "idempotent")
+
+
+def tied_on_reads(rows: Sequence[Row], best: Row) -> list[Row]:
+    """The rows whose application-ratio interval reaches the best one's: on read gain the measurement cannot
+    tell them from the best (the best included)."""
+    floor = best["app_ratio"].get("low")
+    if floor is None:
+        return [best]
+    return [
+        r for r in rows if r is best or (r["app_ratio"].get("high") is not None and r["app_ratio"]["high"] >= floor)
+    ]
+
+
 def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: float | None = None) -> dict[str, Any]:
-    """The measured candidate with the best application ratio whose storage overhead is within storage_max and
-    whose ingest is within the write budget (over_write_budget)."""
+    """Among the measured candidates within the storage target and the write budget (over_write_budget) whose
+    queries return the same rows, those tied on read gain with the best application ratio (tied_on_reads); of
+    those, a safe migration first (non-blocking and idempotent, as measured), then the lower storage overhead,
+    then the faster ingest, then the higher application ratio."""
     measured = [r for r in rows if r["measured"] and _point(r["app_ratio"]) is not None]
     if not measured:
         return {"name": None, "text": "no recommendation: no candidate has an application-workload measurement"}
@@ -213,11 +238,25 @@ def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: flo
         for r in measured
         if (storage_max is None or (r["storage_overhead_pct"] is not None and r["storage_overhead_pct"] <= storage_max))
         and not over_write_budget(r, write_max_pct)
+        and (r.get("backward_compatible") or {}).get("verdict") != "not held"
     ]
     budgets = _budgets(storage_max, write_max_pct)
     if not fits:
-        return {"name": None, "text": f"no recommendation: no measured candidate is within {budgets}"}
-    best = max(fits, key=lambda r: _point(r["app_ratio"]) or 0.0)
+        return {
+            "name": None,
+            "text": f"no recommendation: no measured candidate is within {budgets} with unchanged query results",
+        }
+    best_reads = max(fits, key=lambda r: _point(r["app_ratio"]) or 0.0)
+    tied = tied_on_reads(fits, best_reads)
+    best = max(
+        tied,
+        key=lambda r: (
+            _safe(r),
+            -(r["storage_overhead_pct"] or 0.0),
+            _point(r["write_ratio"]) or 0.0,
+            _point(r["app_ratio"]) or 0.0,
+        ),
+    )
     app = best["app_ratio"]
     over = [
         name
@@ -231,11 +270,21 @@ def recommend(rows: Sequence[Row], storage_max: float | None, write_max_pct: flo
     text = (
         f"recommended: {best['name']} — application database time per 1,000 page views {app['point']:.2f}x "
         f"[{_num(app['low'])}, {_num(app['high'])}], storage overhead {best['storage_overhead_pct']:.1f}%, within "
-        f"{budgets}; gives up: {', '.join(lost) if lost else 'nothing measured here'}"
+        f"{budgets}"
     )
+    others = [r["name"] for r in tied if r is not best]
+    if others:
+        lead = best_reads["app_ratio"]
+        text += (
+            f"; on read gain it is tied with {', '.join(others)} (their intervals reach the best one's, "
+            f"{best_reads['name']} {lead['point']:.2f}x [{_num(lead['low'])}, {_num(lead['high'])}]): chosen for "
+            + ("a non-blocking, idempotent migration, then " if _safe(best) else "")
+            + "the lower storage overhead, then the faster ingest"
+        )
+    text += f"; gives up: {', '.join(lost) if lost else 'nothing measured here'}"
     if app.get("low") is not None and app["low"] <= 1.0:
         text += " (its application interval includes 1x: no measured read gain)"
-    return {"name": best["name"], "text": text, "gives_up": lost}
+    return {"name": best["name"], "text": text, "gives_up": lost, "tied": others}
 
 
 def _budgets(storage_max: float | None, write_max_pct: float | None) -> str:
