@@ -101,6 +101,15 @@ def test_estimates_beside_a_candidates_run() -> None:
         {"source": "run", **result},
     )
     assert "| targeted | 1.60x | 1.59x [1.43, 1.75] | " in text and "is 1.00:" in text
+    assert "share an estimate" not in text
+    ranked[0]["app_weighted"] = 1.6  # phase2 and targeted: the same estimate
+    text = format_whatif(
+        {"hypopg_version": "1.3.1", "engine": "e", "queries": 2, "candidates": []},
+        [],
+        None,
+        {"source": "run", **candidates_comparison(ranked, rows, measured)},
+    )
+    assert "2 of them share an estimate with another" in text
 
 
 def test_whatif_refuses_a_folder_that_is_no_candidates_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

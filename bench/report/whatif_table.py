@@ -89,6 +89,15 @@ def _comparison_lines(comparison: Mapping[str, Any]) -> list[str]:
         + ("n/a (fewer than 2 candidates, or a tie)" if rho is None else f"{rho:.2f}")
         + ": 1 means the planner's estimates put the candidates in the measured order.",
     ]
+    estimates = [round(p["estimated_app"], 2) for p in comparison["candidates"] if p["estimated_app"] is not None]
+    tied = sum(1 for e in estimates if estimates.count(e) > 1)
+    if tied:
+        lines.append(
+            f"{tied} of them share an estimate with another (the same "
+            "indexes serve the application's queries, to the planner): the planner does not rank those, and the "
+            "correlation rests on the others. Where their measured intervals overlap too, neither does the "
+            "measurement."
+        )
     if not comparison["candidates"]:
         lines.append(
             "No candidate of that run was screened here: screen the same files (`--candidates` names them by file)."
