@@ -349,7 +349,7 @@ def test_candidates_on_real_servers(
         "--budget",
         "0.1",
         "--suites",
-        "app",  # app_writes doubles the time; its column is covered by the table's unit tests
+        "app,migration",  # app_writes doubles the time; its column is covered by the table's unit tests
         "--migration",
         "noop",
         "--migration",
@@ -371,6 +371,11 @@ def test_candidates_on_real_servers(
     assert by_name["noop"]["storage_overhead_pct"] == pytest.approx(0.0, abs=1.0)
     assert by_name["phase2"]["storage_overhead_pct"] > 1.0  # the GIN and composite indexes take room
     assert by_name["phase2"]["write_ratio"] is None and by_name["phase2"]["migrate_s"] > 0
+    # the migration suite's claims, per candidate: Phase 2 as written fails its second application
+    assert by_name["phase2"]["idempotent"]["verdict"] == "not held"
+    assert by_name["noop"]["idempotent"]["verdict"] == "held"
+    assert all(by_name[n]["write_stall"]["value"] is not None for n in ("noop", "phase2"))
+    assert by_name["phase2"]["backward_compatible"] is None  # the compatibility suite was not asked for
     text = (folder / "candidates.md").read_text()
     assert "| broken | no | failed:" in text and text in capsys.readouterr().out
     assert sorted(p.name for p in folder.iterdir() if p.name.startswith(".")) == []
