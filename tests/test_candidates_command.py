@@ -257,6 +257,14 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     assert "rows lack app_ratio, applied" in capsys.readouterr().err
 
 
+def test_the_progress_line_says_how_long_the_rest_will_take(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench.cli import candidates
+
+    monkeypatch.setattr(candidates.time, "monotonic", lambda: 1_200.0)
+    assert candidates._eta(0.0, 0, 5) == ""
+    assert candidates._eta(0.0, 2, 5) == " (20.0 min so far, about 30 min left)"
+
+
 def test_from_twice_puts_two_runs_on_the_same_data_in_one_table(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import shutil
 import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -152,8 +153,10 @@ def cmd_candidates(args: argparse.Namespace) -> int:
                 f"{', '.join(['timed design-document cases', *suites])}"
             )
             print(f"candidates: {', '.join(m.label for m in migrations)}; {header}; results in {out}", flush=True)
+            started = time.monotonic()
             for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
-                print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()} ==", flush=True)
+                eta = _eta(started, n, total)
+                print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()}{eta} ==", flush=True)
                 rows.append(_measure_candidate(plan, pair, migration, folder, first=n == 0))
         _publish(rows, header, targets, out)
     except KeyboardInterrupt:
@@ -306,6 +309,14 @@ def _measure_candidate(plan: _Plan, pair: InstancePair, migration: Migration, fo
     finally:
         _settle(staging, plan.out / folder)
     return candidate_row(folder, doc, migration.to_dict())
+
+
+def _eta(started: float, done: int, total: int) -> str:
+    """How long the candidates so far took, and the rest at that pace (the first one also loads before)."""
+    if done == 0:
+        return ""
+    spent = time.monotonic() - started
+    return f" ({spent / 60:.1f} min so far, about {spent / done * (total - done) / 60:.0f} min left)"
 
 
 def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, total: int) -> None:
