@@ -228,3 +228,31 @@ def test_the_harness_lock_is_held_again_after_the_copy(own_pair: InstancePair) -
                     [HARNESS_LOCK_KEY],
                 ).fetchone()
             assert held == (1,), f"the {inst.role} lock was not taken again after the restart"
+
+
+@pytest.mark.slow
+def test_an_interrupted_copy_leaves_after_to_be_made_again(
+    fresh_harness_config: Callable[..., HarnessConfig], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C half-way through copying before's data directory: the interrupt goes on (not turned into 'after did
+    not start'), before serves, and the next command initializes after again and loads it."""
+    import bench.db.clone
+
+    config = fresh_harness_config()
+    with open_instances(config) as pair:
+        load_dataset(pair, SPEC, progress=False)
+    real_copy = bench.db.clone._copy_data_dir
+
+    def copy_then_interrupt(source: Any, target: Any) -> None:
+        real_copy(source, target)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bench.db.clone, "_copy_data_dir", copy_then_interrupt)
+    with open_instances(config) as pair, pytest.raises(KeyboardInterrupt):
+        load_dataset(pair, SPEC, progress=False, migration=read_migration("noop"))
+    monkeypatch.undo()
+    assert pair.after.server is not None and not pair.after.server.initialized  # the half copy is gone
+    with open_instances(config) as pair:  # after initialized anew
+        report = load_dataset(pair, SPEC, progress=False, migration=read_migration("noop"))
+        assert report.loaded == ["after"] and report.skipped == ["before"]
+        assert require_loaded(pair, SPEC, read_migration("noop"))["migration"]["label"] == "noop"

@@ -64,6 +64,7 @@ def clone_before_into_after(pair: InstancePair) -> float:
         include = (after.data_dir / CONF_INCLUDE).read_bytes()
         before.stop()
         after.stop()
+        copied = False
         try:
             shutil.rmtree(after.data_dir)
             _copy_data_dir(before, after)
@@ -72,10 +73,15 @@ def clone_before_into_after(pair: InstancePair) -> float:
             if after.account.is_other_user:
                 os.chown(conf, after.account.uid, after.account.gid)
             (after.data_dir / "postmaster.opts").unlink(missing_ok=True)  # names before's directory; rewritten at start
+            copied = True
         finally:
             before.start_again()
-            if after.initialized:
+            if copied:
                 after.start_again()
+            else:
+                # An interrupted or failed copy: the half-copied directory would never start. It goes, so the next
+                # command initializes after anew and the load fills it; the error or the interrupt goes on as it was.
+                shutil.rmtree(after.data_dir, ignore_errors=True)
     for inst in pair:
         retake_harness_lock(inst.dsn, inst.role)
     return time.perf_counter() - started
