@@ -276,6 +276,26 @@ def test_a_superuser_dsn_is_held_to_the_same_check(external_server: ExternalServ
     assert not is_marked(server, before) and not is_marked(server, after)
 
 
+def test_a_database_holding_anything_of_its_own_is_not_adopted(external_server: ExternalServer) -> None:
+    """No agent_events in it, but a user's table: the harness adopts only an empty database, so it writes
+    nothing beside anyone's data (no marker, no table), and says which relations it found."""
+    server = external_server
+    before, after = server.new_database(), server.new_database()
+    _as_owner(USER_TABLE_SQL.format(name="public.customers"))(server, before)
+    rows = digest(server, before, "public.customers")
+
+    assert_refused(
+        bench_cli(*load_args(server.dsn(before), server.dsn(after))),
+        "the before database",
+        "holds relations of its own (public.customers)",
+        "createdb agent_bench_before",
+    )
+
+    assert digest(server, before, "public.customers") == rows
+    assert not is_marked(server, before) and not is_marked(server, after)
+    assert relkind(server, before, "public.agent_events") is None
+
+
 def test_neither_database_is_marked_when_only_after_is_unsafe(external_server: ExternalServer) -> None:
     """Both targets are checked before either is marked: a refusal of `after` leaves `before` as it was."""
     server = external_server

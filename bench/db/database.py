@@ -192,6 +192,29 @@ def target_relation(conn: psycopg.Connection[Any]) -> Relation | None:
     return next((r for r, _ in relations_named(conn, "agent_events") if r.schema == TARGET_SCHEMA), None)
 
 
+# Relations a user created: tables, views and foreign tables outside the system schemas and TimescaleDB's own,
+# that no extension owns (pg_stat_statements' view, hypopg's, TimescaleDB's catalog are extension members).
+OWN_RELATIONS_SQL = r"""
+SELECT format('%I.%I', n.nspname, c.relname)
+FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'timescaledb_information', 'timescaledb_experimental')
+  AND n.nspname NOT LIKE 'pg\_toast%' AND n.nspname NOT LIKE 'pg\_temp\_%' AND n.nspname NOT LIKE '\_timescaledb%'
+  AND NOT EXISTS (
+      SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e'
+  )
+ORDER BY 1
+LIMIT 50
+"""
+
+
+def relations_of_its_own(conn: psycopg.Connection[Any]) -> list[str]:
+    """The user's relations in a database (schema.name), up to 50: an unmarked database holding any is not
+    adopted."""
+    return [name for (name,) in conn.execute(OWN_RELATIONS_SQL).fetchall()]
+
+
 def unsafe_reason(conn: psycopg.Connection[Any], role: str, dsn: str) -> str | None:
     """Why the harness must not write to this database (None when it may), seen through conn's search_path."""
     where = f"the {role} database ({redact_dsn(dsn)})"
@@ -201,7 +224,15 @@ def unsafe_reason(conn: psycopg.Connection[Any], role: str, dsn: str) -> str | N
             r for r, _ in relations_named(conn, MARKER_TABLE) if r.schema == TARGET_SCHEMA
         ]
         if not clashes:
-            return None
+            others = relations_of_its_own(conn)
+            if not others:
+                return None
+            shown = ", ".join(others[:3]) + (f" and {len(others) - 3} more" if len(others) > 3 else "")
+            return (
+                f"{where} has no phase2-bench marker and holds relations of its own ({shown}): the harness only "
+                "adopts an empty database, so it writes nothing beside anyone's data. Point it at an empty database "
+                f"(for example `createdb agent_bench_{role}`) or use the embedded instances."
+            )
         return (
             f"{where} has no phase2-bench marker but already holds {', '.join(map(str, clashes))}: the harness "
             "only writes to databases it created or marked. Point it at an empty database (for example "
