@@ -235,6 +235,7 @@ def test_from_draws_a_finished_run_again_with_todays_budgets(
     (redrawn,) = folder.glob("candidates-redrawn-*.json")
     assert json.loads(redrawn.read_text())["recommendation"]["name"] == "fast"
     assert "Storage target: 40%" in redrawn.with_suffix(".md").read_text()
+    assert f"({roomy})" in redrawn.with_suffix(".md").read_text()  # the budgets name the targets file used
     assert f"redrawn {redrawn.stem.removeprefix('candidates-redrawn-')} with {roomy}" in redrawn.read_text()
     assert (folder / "candidates.json").read_text() == original  # the run's own files stay as they were
     for path in folder.glob("candidates-redrawn-*"):
@@ -263,6 +264,7 @@ def test_the_progress_line_says_how_long_the_rest_will_take(monkeypatch: pytest.
     monkeypatch.setattr(candidates.time, "monotonic", lambda: 1_200.0)
     assert candidates._eta(0.0, 0, 5) == ""
     assert candidates._eta(0.0, 2, 5) == " (20.0 min so far, about 30 min left)"
+    assert candidates._eta(1_170.0, 2, 3) == " (0.5 min so far, under a minute left)"
 
 
 def test_from_twice_puts_two_runs_on_the_same_data_in_one_table(
@@ -283,6 +285,13 @@ def test_from_twice_puts_two_runs_on_the_same_data_in_one_table(
     capsys.readouterr()
     assert main(["candidates", "--from", str(first), "--from", str(other)]) == 2
     assert "measured on other data (50,000 rows" in capsys.readouterr().err
+    assert main(["candidates", "--from", str(first), "--from", f"{first}/"]) == 2
+    assert "is given twice" in capsys.readouterr().err
+    assert main(["candidates", "--from", str(first), "--migration", "noop"]) == 2
+    assert "measures nothing: leave out --migration" in capsys.readouterr().err
+    assert main(["candidates", "--from", str(first), "--from", str(second)]) == 0  # the same second: kept apart
+    assert len(list(first.glob("candidates-redrawn-*.json"))) == 2
+    assert "(bench/targets.toml)" in redrawn.with_suffix(".md").read_text()
 
 
 def test_an_interrupted_run_keeps_the_table_of_what_finished(

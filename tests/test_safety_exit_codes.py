@@ -231,6 +231,20 @@ def test_an_unknown_suite_is_refused_before_any_server_starts(
     assert "nosuch" in line and "compatibility" in line and "write_cost" in line  # the choices are listed
 
 
+@pytest.mark.usefixtures("no_dsn_env")
+@pytest.mark.parametrize("command", ["run", "candidates"])
+@pytest.mark.parametrize("budget", ["-1", "0"])
+def test_a_budget_that_is_not_positive_is_refused_before_any_server_starts(
+    command: str, budget: str, untouched_state_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = [command, "--state-dir", str(untouched_state_dir), "--runs-dir", str(tmp_path), "--engine", "postgres"]
+    assert main([*argv, "--budget", budget]) == 2
+    assert f"--budget {budget}: give the seconds to aim at per parameter, above 0" in one_error_line(
+        capsys.readouterr().err
+    )
+    assert not any(tmp_path.iterdir())
+
+
 TARGETS_WITH = {
     "unknown case": ('cases = ["session_timeline", "session_timeline_latest"]', 'cases = ["session_timelime"]'),
     "unknown metric": ('metric = "storage_overhead_pct"', 'metric = "storage_overhead_percent"'),

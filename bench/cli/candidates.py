@@ -179,7 +179,7 @@ def _publish(
     from bench.judge.candidates_table import build_table, storage_target
     from bench.report.candidates_report import format_candidates
 
-    table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct)
+    table = build_table(rows, storage_target(targets.promises), targets.write_slowdown_max_pct, _shown(targets.path))
     text = format_candidates(table, header)
     document = {"header": header, "interrupted": interrupted, **table}
     (out / f"{stem}.json").write_text(json.dumps(document, indent=2, default=str) + "\n")
@@ -234,7 +234,16 @@ def republish(args: argparse.Namespace) -> int:
     beside the run's own files, which stay as they were; nothing is measured."""
     from bench.judge.verdicts import load_targets
 
-    documents = [read_candidates_document(Path(d).expanduser(), "--from") for d in args.from_dir]
+    if args.candidates or args.suites:
+        raise UsageError(
+            "--from redraws a finished run and measures nothing: leave out --migration and --suites, or leave out "
+            "--from to measure"
+        )
+    folders = [Path(d).expanduser().resolve() for d in args.from_dir]
+    repeated = sorted({str(f) for f in folders if folders.count(f) > 1})
+    if repeated:
+        raise UsageError(f"--from {repeated[0]} is given twice: each run's rows belong in the table once")
+    documents = [read_candidates_document(f, "--from") for f in folders]
     folder, rows, header = documents[0]
     for other, more, other_header in documents[1:]:
         if other_header.split(";")[0] != header.split(";")[0]:
@@ -247,8 +256,12 @@ def republish(args: argparse.Namespace) -> int:
         header += f"; rows from {other}"
     targets = load_targets(args.targets)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    header += f"; redrawn {stamp} with {targets.path}"
-    _publish(rows, header, targets, folder, stem=f"candidates-redrawn-{stamp}")
+    header += f"; redrawn {stamp} with {_shown(targets.path)}"
+    stem, n = f"candidates-redrawn-{stamp}", 1
+    while (folder / f"{stem}.json").exists():  # a redraw of the same second keeps its files too
+        n += 1
+        stem = f"candidates-redrawn-{stamp}-{n}"
+    _publish(rows, header, targets, folder, stem=stem)
     return 0 if any(r["measured"] for r in rows) else 1
 
 
@@ -311,12 +324,21 @@ def _measure_candidate(plan: _Plan, pair: InstancePair, migration: Migration, fo
     return candidate_row(folder, doc, migration.to_dict())
 
 
+def _shown(path: Path) -> str:
+    """A targets file as the table names it: relative to the working directory when it is below it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
 def _eta(started: float, done: int, total: int) -> str:
     """How long the candidates so far took, and the rest at that pace (the first one also loads before)."""
     if done == 0:
         return ""
     spent = time.monotonic() - started
-    return f" ({spent / 60:.1f} min so far, about {spent / done * (total - done) / 60:.0f} min left)"
+    left = spent / done * (total - done) / 60
+    return f" ({spent / 60:.1f} min so far, {'under a minute' if left < 1 else f'about {left:.0f} min'} left)"
 
 
 def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, total: int) -> None:

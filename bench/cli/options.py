@@ -352,6 +352,8 @@ def measure_settings_from(args: argparse.Namespace) -> MeasureSettings:
     settings = MeasureSettings(**overrides, cache=cache)
     if settings.min_rounds < 2 or settings.max_rounds < settings.min_rounds or settings.warmup < 1:
         raise HarnessError("need --warmup >= 1, --min-rounds >= 2 and --max-rounds >= --min-rounds")
+    if not settings.budget_s > 0:
+        raise HarnessError(f"--budget {settings.budget_s:g}: give the seconds to aim at per parameter, above 0")
     if settings.statement_timeout_ms < 1:
         raise HarnessError("--statement-timeout-ms must be positive")
     return settings

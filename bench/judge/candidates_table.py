@@ -297,9 +297,12 @@ def _num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.2f}x"
 
 
-def build_table(rows: Sequence[Row], storage_max: float | None, write_max_pct: float | None = None) -> dict[str, Any]:
-    """candidates.json: the rows, the Pareto front, the recommendation and the budgets it used."""
+def build_table(
+    rows: Sequence[Row], storage_max: float | None, write_max_pct: float | None = None, targets: str | None = None
+) -> dict[str, Any]:
+    """candidates.json: the rows, the Pareto front, the recommendation and the budgets it used (from `targets`)."""
     return {
+        "targets": targets or "bench/targets.toml",
         "rows": list(rows),
         "pareto_front": pareto_front(rows),
         "storage_target_pct": storage_max,

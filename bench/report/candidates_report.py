@@ -88,7 +88,8 @@ def format_candidates(table: Mapping[str, Any], header: str = "") -> str:
     lines += [
         "",
         f"Storage target: {'none' if target is None else f'{target:g}%'}; write budget: "
-        f"{'none' if budget is None else f'ingest at most {budget:g}% slower'} (bench/targets.toml).",
+        f"{'none' if budget is None else f'ingest at most {budget:g}% slower'} "
+        f"({table.get('targets', 'bench/targets.toml')}).",
         "",
     ]
     lines += [table["recommendation"]["text"], ""]
