@@ -712,3 +712,38 @@ def test_a_bad_flag_is_one_error_line_naming_the_help(argv: list[str], says: str
     assert len(lines) == 1 and lines[0].startswith("error: python -m bench") and says in lines[0], shown.stderr
     command = "python -m bench" if argv[0] == "no_such_command" else f"python -m bench {argv[0]}"
     assert lines[0].endswith(f"see `{command} --help`")  # the help of the command the flag was given to
+
+
+def test_an_interrupt_while_a_scratch_database_is_created_leaves_none(instance_pair: InstancePair) -> None:
+    """Ctrl-C landing in CREATE DATABASE of a suite's scratch copy: the database is dropped on the way out."""
+    from psycopg import sql as psql
+
+    from bench.measure.suites.scratch import SCRATCH_PREFIX, scratch_database
+
+    before = instance_pair.before
+
+    class InterruptedAfterCreate:
+        def __init__(self) -> None:
+            self.conn = before.connect()
+
+        def __enter__(self) -> InterruptedAfterCreate:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.conn.close()
+
+        def execute(self, query: Any, *args: Any) -> Any:
+            result = self.conn.execute(query, *args)
+            text = query.as_string(self.conn) if isinstance(query, psql.Composable) else str(query)
+            if text.startswith("CREATE DATABASE"):
+                raise KeyboardInterrupt  # the database exists now, and the interrupt lands
+            return result
+
+    connects = iter([InterruptedAfterCreate])
+    target = dataclasses.replace(before)
+    object.__setattr__(target, "connect", lambda **kw: next(connects, before.connect)())
+    with pytest.raises(KeyboardInterrupt), scratch_database(target, "interrupted"):
+        pass
+    with before.connect() as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s", [f"{SCRATCH_PREFIX}_interrupted%"])
+        assert left.fetchall() == []

@@ -51,15 +51,15 @@ class ScratchUnavailable(HarnessError):
 def scratch_database(inst: Instance, purpose: str) -> Iterator[Instance]:
     """A new, marked database on inst's server, dropped on exit even when the suite failed."""
     name = f"{SCRATCH_PREFIX}_{purpose}_{uuid.uuid4().hex[:8]}"
-    with inst.connect() as conn:
-        try:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.errors.InsufficientPrivilege as e:
-            raise ScratchUnavailable(
-                f"the {inst.role} server does not let this user create a scratch database ({str(e).strip()}); "
-                "grant CREATEDB to run this suite there"
-            ) from None
-    try:
+    try:  # from before CREATE DATABASE: an interrupt that lands while it runs must not leave the database behind
+        with inst.connect() as conn:
+            try:
+                conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+            except psycopg.errors.InsufficientPrivilege as e:
+                raise ScratchUnavailable(
+                    f"the {inst.role} server does not let this user create a scratch database ({str(e).strip()}); "
+                    "grant CREATEDB to run this suite there"
+                ) from None
         scratch = Instance(inst.role, make_conninfo(inst.dsn, dbname=name), inst.kind, inst.server)
         with scratch.connect() as conn:
             ensure_marked(conn, inst.role, scratch.dsn)
