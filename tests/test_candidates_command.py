@@ -208,6 +208,7 @@ class TestTable:
         # noop's interval [0.90, 1.10] reaches phase2's low 1.08: tied on reads, noop's 0% storage decides
         assert "recommended: noop" in text and "tied with phase2" in text
         assert "the higher point estimate of phase2's read gain (1.20x; the intervals overlap)" in text
+        assert "session_timeline (1.10x, below, not claimed)" in text  # noop's file says `-- promises: none`
 
     def test_the_figure_draws_with_its_front(self, tmp_path: Path) -> None:
         pytest.importorskip("matplotlib")

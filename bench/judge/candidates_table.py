@@ -171,9 +171,10 @@ def gives_up(row: Row, best_gain: Row | None, over: Sequence[str] = ()) -> list[
     fails, changed query results, a slower or unmeasured write path, and a better read gain elsewhere that is over
     the budgets named in `over`."""
     lost = []
+    unclaimed = "" if (row.get("migration") or {}).get("makes_promises", True) else ", not claimed"
     for promise, interval in sorted(row["promises"].items()):
         if interval is not None and interval.get("verdict") not in HOLDS:
-            lost.append(f"{promise} ({interval['point']:.2f}x, {interval.get('verdict')})")
+            lost.append(f"{promise} ({interval['point']:.2f}x, {interval.get('verdict')}{unclaimed})")
     for key in CLAIMS:
         words = _claim_lost(key, row.get(key))
         if words and words not in lost:
