@@ -128,6 +128,7 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
     if not rows:
         return None
     front = set(table["pareto_front"])
+    labels: list[tuple[Any, float, float, str]] = []
     fig = new_figure((13, 6))
     storage_ax, writes_ax = fig.subplots(1, 2, sharey=True)
     for row in rows:
@@ -143,7 +144,7 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
             if x_interval is not None and x_interval.get("low") is not None and x_interval.get("high") is not None:
                 ax.plot([x_interval["low"], x_interval["high"]], [app["point"]] * 2, color=colour, lw=1.4, alpha=0.7)
             ax.plot([x], [app["point"]], marker=marker, ms=8, color=colour, ls="none")
-            ax.annotate(row["name"], (x, app["point"]), xytext=(6, 4), textcoords="offset points", fontsize=8)
+            labels.append((ax, x, app["point"], row["name"]))
     # No line joins the front: a front over three objectives is not a curve in either two-dimensional panel.
     storage_ax.plot([], [], marker="o", color=AFTER_COLOUR, ls="none", label="on the Pareto front")
     storage_ax.plot([], [], marker="s", color=NEUTRAL, ls="none", label="dominated")
@@ -171,6 +172,7 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
             transform=writes_ax.transAxes,
             color=NEUTRAL,
         )
+    _place_labels(labels)  # once every line is drawn: the axis ranges are final
     storage_ax.legend(fontsize=8, loc="best")
     writes_ax.legend(fontsize=8, loc="best")
     fig.suptitle(
@@ -182,6 +184,21 @@ def candidates_figure(table: Mapping[str, Any], subtitle: str = "") -> Any:
     if subtitle:
         storage_ax.set_title(subtitle, fontsize=9, color="#404040", loc="left")
     return fig
+
+
+def _place_labels(labels: list[tuple[Any, float, float, str]]) -> None:
+    """Names beside their points; a name whose point sits on an earlier one (two files with the same index set)
+    goes one line lower instead of printing over it."""
+    placed: list[tuple[Any, float, float]] = []
+    for ax, x, y, name in sorted(labels, key=lambda label: -label[2]):  # top first: lower names go lower
+        (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+        near = sum(
+            1
+            for other, px, py in placed
+            if other is ax and abs(px - x) < 0.04 * (x1 - x0) and abs(py - y) < 0.04 * (y1 - y0)
+        )
+        ax.annotate(name, (x, y), xytext=(6, 4 - 11 * near), textcoords="offset points", fontsize=8)
+        placed.append((ax, x, y))
 
 
 def write_candidates_figure(
