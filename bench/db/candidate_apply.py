@@ -20,13 +20,18 @@ class CandidateError(HarnessError):
     """A statement of a candidate migration failed."""
 
 
+def generated_statements(conn: psycopg.Connection[Any], step: Step) -> list[str]:
+    """A `\\gexec` step's statements: every non-NULL cell its query returns, in order (psql's \\gexec)."""
+    return [cell for row in conn.execute(step.sql).fetchall() for cell in row if cell is not None]
+
+
 def _run(conn: psycopg.Connection[Any], candidate: Candidate, position: int, step: Step) -> int:
     """Runs one step; returns how many statements it ran (a generator runs what it returned)."""
     try:
         if not step.generator:
             conn.execute(step.sql)
             return 1
-        generated = [cell for row in conn.execute(step.sql).fetchall() for cell in row if cell is not None]
+        generated = generated_statements(conn, step)
         for statement in generated:
             conn.execute(statement)
         return len(generated)

@@ -38,6 +38,7 @@ from bench.core.errors import MigrationError
 from bench.core.migration import Migration
 from bench.core.sql_files import read_statements, split_statements
 from bench.core.verdict_words import VerdictWord
+from bench.db.candidate_apply import generated_statements
 from bench.db.database import TARGET_SCHEMA
 from bench.db.instances import Instance, InstancePair
 from bench.db.schema import (
@@ -525,7 +526,7 @@ def run_candidate_steps(
                 execute(step.sql)
                 continue
             try:
-                generated = [cell for row in conn.execute(step.sql).fetchall() for cell in row if cell is not None]
+                generated = generated_statements(conn, step)
             except psycopg.Error as e:
                 record(step.sql, {"seconds": 0.0, "error": str(e).strip(), "sqlstate": e.sqlstate}, None)
                 continue
