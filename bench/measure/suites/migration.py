@@ -258,17 +258,41 @@ def run_scenario(
         outcomes, probe = measure_blocking(inst, action, workload, settings)
         differences = compare_index_sets(index_set(conn), EXPECTED_AFTER)
     failed = [o for o in outcomes if o.get("error")]
+    return scenario_result(
+        scenario.key,
+        scenario.description,
+        scenario.one_transaction,
+        outcomes,
+        probe,
+        first_error=failed[0]["error"] if failed else None,
+        completed=not failed and not differences,
+        index_set_differences=differences,
+    )
+
+
+def scenario_result(
+    key: str,
+    description: str,
+    one_transaction: bool,
+    outcomes: list[dict[str, Any]],
+    probe: dict[str, Any],
+    first_error: str | None,
+    completed: bool,
+    **checks: Any,
+) -> dict[str, Any]:
+    """One probed application of a migration as the suite records it: its statements (condensed past 20), how
+    long the action ran, its first error, the checks made on its result and what the probe saw."""
     action_mark = next(m for m in probe["statements"] if m["label"] == "action")
     return {
-        "scenario": scenario.key,
-        "description": scenario.description,
-        "one_transaction": scenario.one_transaction,
-        "completed": not failed and not differences,
+        "scenario": key,
+        "description": description,
+        "one_transaction": one_transaction,
+        "completed": completed,
         "duration_s": action_mark["end_s"] - action_mark["start_s"],
         "statement_count": len(outcomes),
         "statements": outcomes if len(outcomes) <= 20 else _condense(outcomes),
-        "first_error": failed[0]["error"] if failed else None,
-        "index_set_differences": differences,
+        "first_error": first_error,
+        **checks,
         "probe": probe,
     }
 
@@ -568,20 +592,17 @@ def measure_other_migration(
     first_error = failed[0]["error"] if failed else None
     if first_error is None and invalid:
         first_error = f"it ran without an error but left invalid indexes the planner cannot use: {', '.join(invalid)}"
-    action_mark = next(m for m in probe["statements"] if m["label"] == "action")
-    result = {
-        "scenario": "as_shipped",
-        "description": description,
-        "one_transaction": candidate.one_transaction,
-        "completed": first_error is None,
-        "duration_s": action_mark["end_s"] - action_mark["start_s"],
-        "statement_count": len(outcomes),
-        "statements": outcomes if len(outcomes) <= 20 else _condense(outcomes),
-        "first_error": first_error,
-        "invalid_indexes": invalid,
-        "index_diff": index_diff(indexes_before, indexes_after),
-        "probe": probe,
-    }
+    result = scenario_result(
+        "as_shipped",
+        description,
+        candidate.one_transaction,
+        outcomes,
+        probe,
+        first_error=first_error,
+        completed=first_error is None,
+        invalid_indexes=invalid,
+        index_diff=index_diff(indexes_before, indexes_after),
+    )
     unchanged = indexes_again == indexes_after
     second_outcome = {
         "file": migration.path.name,
