@@ -438,6 +438,15 @@ def probed_copy(
         yield inst, ProbeWorkload.from_stream(stream, settings.pool_rows)
 
 
+def _section(
+    verdicts: list[Verdict], notes: list[str], copy_rows: int, dataset_rows: int, engine: Engine, **records: Any
+) -> dict[str, Any]:
+    """The suite's section: its verdicts, the copy it measured on and what each application recorded, and its notes
+    after the one on the copy."""
+    copy = {"copy_rows": copy_rows, "dataset_rows": dataset_rows, "engine": engine.name}
+    return section(NAME, TITLE, verdicts, {**copy, **records}, [_copy_note(copy_rows, dataset_rows, engine), *notes])
+
+
 def _copy_note(copy_rows: int, dataset_rows: int, engine: Engine) -> str:
     whole = " (the whole dataset)" if copy_rows >= dataset_rows else f" (the dataset's first; it has {dataset_rows:,})"
     return (
@@ -477,7 +486,6 @@ def measure_migration(
         blocking_verdict(f"{alternative.key}_non_blocking", results[alternative.key], bound),
     ]
     notes = [
-        _copy_note(copy_rows, dataset_rows, pair.engine),
         f"Probe: one INSERT every {settings.probe.write_interval_s * 1000:.0f} ms and one session timeline read "
         f"every {settings.probe.read_interval_s * 1000:.0f} ms; a stall is the longest time without a completed "
         f"write; 'non-blocking' holds when it stays within {bound:.0f} ms.",
@@ -499,18 +507,8 @@ def measure_migration(
         )
     notes.append(reads)
     notes.append(ALTERNATIVE_NOTES[alternative.key])
-    return section(
-        NAME,
-        TITLE,
-        verdicts,
-        {
-            "copy_rows": copy_rows,
-            "dataset_rows": dataset_rows,
-            "engine": pair.engine.name,
-            "safe_alternative": alternative.key,
-            "scenarios": results,
-        },
-        notes,
+    return _section(
+        verdicts, notes, copy_rows, dataset_rows, pair.engine, safe_alternative=alternative.key, scenarios=results
     )
 
 
@@ -618,25 +616,15 @@ def measure_other_migration(
         duration_verdict(result, copy_rows, dataset_rows),
     ]
     notes = [
-        _copy_note(copy_rows, dataset_rows, pair.engine),
         f"The migration under test is {migration.describe()}: applied {how} under the probe (one INSERT every "
         f"{settings.probe.write_interval_s * 1000:.0f} ms, one session timeline read every "
         f"{settings.probe.read_interval_s * 1000:.0f} ms; 'non-blocking' holds when no write waits more than "
         f"{bound:.0f} ms), then applied again the same way for idempotency. Phase 2's extra scenarios "
         "(CONCURRENTLY, the engine's safe form, the revert) are run only when Phase 2 is the migration under test.",
     ]
-    return section(
-        NAME,
-        TITLE,
-        verdicts,
-        {
-            "copy_rows": copy_rows,
-            "dataset_rows": dataset_rows,
-            "engine": pair.engine.name,
-            "migration": migration.to_dict(),
-            "scenarios": {"as_shipped": result, "second_application": second_outcome},
-        },
-        notes,
+    scenarios = {"as_shipped": result, "second_application": second_outcome}
+    return _section(
+        verdicts, notes, copy_rows, dataset_rows, pair.engine, migration=migration.to_dict(), scenarios=scenarios
     )
 
 
