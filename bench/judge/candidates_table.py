@@ -36,23 +36,35 @@ def _interval(verdict: Mapping[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+def _section(doc: Mapping[str, Any], suite: str) -> Mapping[str, Any]:
+    return (doc.get("suites") or {}).get(suite) or {}
+
+
+def _verdict(doc: Mapping[str, Any], suite: str, promise: str) -> Mapping[str, Any] | None:
+    return next((v for v in _section(doc, suite).get("verdicts") or [] if v.get("promise") == promise), None)
+
+
+def _suite_problem(doc: Mapping[str, Any], suite: str) -> str | None:
+    """Why a suite that ran has no verdicts: its failure or the reason it was skipped."""
+    why = _section(doc, suite).get("failed") or _section(doc, suite).get("skipped")
+    return f"{suite}: {why}" if why else None
+
+
 def _suite_verdict(doc: Mapping[str, Any], suite: str, promise: str) -> tuple[dict[str, Any] | None, str | None]:
     """The interval of one suite verdict, or None with why (suite not run, failed, or verdict missing)."""
-    section = (doc.get("suites") or {}).get(suite)
-    if not section:
+    if not _section(doc, suite):
         return None, f"{suite} suite not run"
-    if section.get("failed") or section.get("skipped"):
-        return None, f"{suite}: {section.get('failed') or section.get('skipped')}"
-    verdict = next((v for v in section.get("verdicts") or [] if v.get("promise") == promise), None)
-    found = _interval(verdict)
+    problem = _suite_problem(doc, suite)
+    if problem:
+        return None, problem
+    found = _interval(_verdict(doc, suite, promise))
     return found, None if found is not None else f"{suite}: no {promise} verdict (failed measurement)"
 
 
 def _claim(doc: Mapping[str, Any], suite: str, promise: str) -> dict[str, Any] | None:
     """A suite's claim verdict (idempotent, non-blocking, backward compatible): its word, its figure and its
     evidence; None when the suite was not run or did not reach it (the row's notes say which)."""
-    section = (doc.get("suites") or {}).get(suite) or {}
-    verdict = next((v for v in section.get("verdicts") or [] if v.get("promise") == promise), None)
+    verdict = _verdict(doc, suite, promise)
     if verdict is None:
         return None
     return {"verdict": verdict.get("verdict"), "value": verdict.get("point"), "evidence": verdict.get("evidence")}
@@ -64,11 +76,7 @@ def candidate_row(name: str, doc: Mapping[str, Any], migration: Mapping[str, Any
     app, app_note = _suite_verdict(doc, "app", APP_VERDICT)
     writes, write_note = _suite_verdict(doc, "app_writes", WRITE_VERDICT)
     claims = {key: _claim(doc, suite, promise) for key, (suite, promise) in CLAIMS.items()}
-    claim_notes = [
-        f"{suite}: {section.get('failed') or section.get('skipped')}"
-        for suite in {suite for suite, _ in CLAIMS.values()}
-        if (section := (doc.get("suites") or {}).get(suite) or {}).get("failed") or section.get("skipped")
-    ]
+    claim_notes = {problem for suite, _ in CLAIMS.values() if (problem := _suite_problem(doc, suite))}
     promises = {v["promise"]: _interval(v) for v in doc.get("verdicts") or [] if v.get("kind") == "speedup_range"}
     storage = (doc.get("storage") or {}).get(STORAGE_METRIC)
     load = doc.get("load") or {}
