@@ -137,7 +137,7 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     check_suite_tools(config, suites)
     check_measure_inputs(args)
     runs_dir = runs_dir_from_env(args.runs_dir)
-    out = _new_folder(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+    out = _unused(runs_dir / f"candidates-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
     plan = _Plan(args, spec, settings, config, suites, workload, load_options, out)
     rows: list[dict[str, Any]] = []
     header, total, created = "", len(names), False
@@ -222,12 +222,6 @@ def read_candidates_document(folder: Path, flag: str) -> tuple[Path, list[dict[s
     return folder, rows, header
 
 
-def read_candidates_run(folder: Path) -> tuple[Path, list[dict[str, Any]]]:
-    """`whatif --candidates-run`: the folder and its rows."""
-    folder, rows, _ = read_candidates_document(folder.expanduser(), "--candidates-run")
-    return folder, rows
-
-
 def republish(args: argparse.Namespace) -> int:
     """`--from FOLDER`: the table, recommendation and figure of a finished candidates run drawn again from its
     candidates.json, with today's targets file (other budgets, say), into candidates-redrawn-<UTC>.{md,json,png}
@@ -245,11 +239,12 @@ def republish(args: argparse.Namespace) -> int:
         raise UsageError(f"--from {repeated[0]} is given twice: each run's rows belong in the table once")
     documents = [read_candidates_document(f, "--from") for f in folders]
     folder, rows, header = documents[0]
+    dataset = header.split(";")[0]  # rows, seed and engine
     for other, more, other_header in documents[1:]:
-        if other_header.split(";")[0] != header.split(";")[0]:
+        if other_header.split(";")[0] != dataset:
             raise UsageError(
                 f"--from {other}: its rows were measured on other data ({other_header.split(';')[0]}) than "
-                f"{folder}'s ({header.split(';')[0]}); put runs of the same dataset and engine in one table"
+                f"{folder}'s ({dataset}); put runs of the same dataset and engine in one table"
             )
         taken = {r["name"] for r in rows}
         rows += [{**r, "name": r["name"] if r["name"] not in taken else f"{r['name']} ({other.name})"} for r in more]
@@ -257,10 +252,7 @@ def republish(args: argparse.Namespace) -> int:
     targets = load_targets(args.targets)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     header += f"; redrawn {stamp} with {_shown(targets.path)}"
-    stem, n = f"candidates-redrawn-{stamp}", 1
-    while (folder / f"{stem}.json").exists():  # a redraw of the same second keeps its files too
-        n += 1
-        stem = f"candidates-redrawn-{stamp}-{n}"
+    stem = _unused(folder / f"candidates-redrawn-{stamp}.json").stem  # a redraw of the same second keeps its files
     _publish(rows, header, targets, folder, stem=stem)
     return 0 if any(r["measured"] for r in rows) else 1
 
@@ -353,12 +345,12 @@ def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Target
     keep_on_interrupt(f"the table of the {len(rows)} of {total} candidates finished, marked INTERRUPTED, in {out}")
 
 
-def _new_folder(path: Path) -> Path:
-    """path, or path-2, path-3, ... when a run of the same second already took it."""
+def _unused(path: Path) -> Path:
+    """path, or path-2, path-3, ... (before its suffix) when a run or a redraw of the same second already took it."""
     candidate, n = path, 1
     while candidate.exists():
         n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
+        candidate = path.with_name(f"{path.stem}-{n}{path.suffix}")
     return candidate
 
 

@@ -417,7 +417,7 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     """Screens candidate index sets on the loaded before instance by plain EXPLAIN estimates (HypoPG)."""
     from datetime import UTC, datetime
 
-    from bench.cli.candidates import read_candidates_run
+    from bench.cli.candidates import read_candidates_document
     from bench.core.results import load_results
     from bench.db.instances import open_instances
     from bench.judge.whatif_rank import candidates_comparison, correlation, measured_speedups, rank_candidates
@@ -430,7 +430,11 @@ def cmd_whatif(args: argparse.Namespace) -> int:
         raise HarnessError(f"--app-draws {args.app_draws}: give at least 1 draw per application query")
     candidates = candidates_from(args.candidates)  # a bad file is refused before any server starts
     results = load_results(args.results) if args.results else None
-    measured_candidates = read_candidates_run(Path(args.candidates_run)) if args.candidates_run else None
+    measured = (
+        read_candidates_document(Path(args.candidates_run).expanduser(), "--candidates-run")
+        if args.candidates_run
+        else None
+    )
     config = config_from(args)
     with open_instances(config) as pair:
         dataset = require_loaded(pair)
@@ -441,8 +445,8 @@ def cmd_whatif(args: argparse.Namespace) -> int:
     ranked = rank_candidates(document, workload_weights())
     corr = correlation(ranked, measured_speedups(results), args.correlate) if results is not None else None
     comparison = None
-    if measured_candidates is not None:
-        folder, rows = measured_candidates
+    if measured is not None:
+        folder, rows, _ = measured
         comparison = {
             "source": str(folder),
             **candidates_comparison(ranked, rows, _measured_by_row(folder, rows)),
