@@ -302,7 +302,7 @@ def test_an_interrupted_run_keeps_the_table_of_what_finished(
 
     folder = tmp_path / "candidates-x"
     (folder / "phase2").mkdir(parents=True)
-    _keep_what_finished([candidate_row("phase2", doc(1.3, 10.0))], "h", load_targets(), folder, total=5)
+    _keep_what_finished([candidate_row("phase2", doc(1.3, 10.0))], [], "h", load_targets(), folder, total=5)
     table = json.loads((folder / "candidates.json").read_text())
     assert table["header"] == "h; INTERRUPTED after 1 of 5 candidates" and table["rows"][0]["name"] == "phase2"
     assert table["interrupted"] is True
@@ -317,9 +317,39 @@ def test_an_interrupted_run_keeps_the_table_of_what_finished(
     assert "is the table of an interrupted run: h; INTERRUPTED after 1 of 5" in capsys.readouterr().err
     empty = tmp_path / "candidates-y"
     (empty / ".runs-phase2").mkdir(parents=True)
-    _keep_what_finished([], "h", load_targets(), empty, total=5)
+    _keep_what_finished([], [], "h", load_targets(), empty, total=5)
     assert not empty.exists()  # nothing finished: the folder this command created goes
-    _keep_what_finished([], "h", load_targets(), tmp_path / "never-created", total=5)  # interrupted before mkdir
+    _keep_what_finished([], [], "h", load_targets(), tmp_path / "never-created", total=5)  # interrupted before mkdir
+
+
+def test_a_candidate_published_just_before_the_interrupt_is_in_the_kept_table(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interrupt lands after a candidate's results document was published but before its row was taken: it
+    counts as finished. A table that cannot be written is said in the interrupt's line, not claimed."""
+    from bench.cli import candidates
+    from bench.cli.interrupts import after_interrupt, forget_kept
+    from bench.core.migration import read_migration
+
+    folder = tmp_path / "candidates-z"
+    (folder / "targeted").mkdir(parents=True)
+    (folder / "targeted" / "results.json").write_text(json.dumps(doc(1.5, 1.3)))
+    planned = [("phase2", read_migration("phase2")), ("targeted", read_migration("targeted"))]
+    forget_kept()
+    candidates._keep_what_finished([candidate_row("phase2", doc(1.3, 10.0))], planned, "h", load_targets(), folder, 3)
+    table = json.loads((folder / "candidates.json").read_text())
+    assert [r["name"] for r in table["rows"]] == ["phase2", "targeted"] and "2 of 3" in table["header"]
+
+    def broken(*args: Any, **kwargs: Any) -> None:
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(candidates, "_publish", broken)
+    forget_kept()
+    candidates._keep_what_finished([], planned, "h", load_targets(), folder, 3)
+    said = after_interrupt(None, set())
+    assert "their table could not be written (OSError: No space left on device)" in said
+    assert "nothing half-done" not in said
+    forget_kept()
 
 
 def test_an_unknown_candidate_is_refused_before_any_server(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

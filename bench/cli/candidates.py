@@ -141,10 +141,12 @@ def cmd_candidates(args: argparse.Namespace) -> int:
     plan = _Plan(args, spec, settings, config, suites, workload, load_options, out)
     rows: list[dict[str, Any]] = []
     header, total, created = "", len(names), False
+    planned: list[tuple[str, Migration]] = []
     try:
         with open_instances(config) as pair, contextlib.ExitStack() as locks:
             hold_harness_locks(pair, locks)  # from the first load to the last suite: nothing else slips in
             migrations = _read_candidates(names, pair.engine.is_timescaledb)
+            planned = list(zip(_folder_names(migrations), migrations, strict=True))
             total = len(migrations)
             out.mkdir(parents=True, exist_ok=False)
             created = True  # from here on the folder is this run's: an interrupt keeps or removes it
@@ -154,14 +156,14 @@ def cmd_candidates(args: argparse.Namespace) -> int:
             )
             print(f"candidates: {', '.join(m.label for m in migrations)}; {header}; results in {out}", flush=True)
             started = time.monotonic()
-            for n, (migration, folder) in enumerate(zip(migrations, _folder_names(migrations), strict=True)):
+            for n, (folder, migration) in enumerate(planned):
                 eta = _eta(started, n, total)
                 print(f"\n== candidate {n + 1}/{len(migrations)}: {migration.describe()}{eta} ==", flush=True)
                 rows.append(_measure_candidate(plan, pair, migration, folder, first=n == 0))
         _publish(rows, header, targets, out)
     except KeyboardInterrupt:
         if created:
-            _keep_what_finished(rows, header, targets, out, total)
+            _keep_what_finished(rows, planned, header, targets, out, total)
         raise
     return 0 if any(r["measured"] for r in rows) else 1
 
@@ -333,15 +335,39 @@ def _eta(started: float, done: int, total: int) -> str:
     return f" ({spent / 60:.1f} min so far, {'under a minute' if left < 1 else f'about {left:.0f} min'} left)"
 
 
-def _keep_what_finished(rows: list[dict[str, Any]], header: str, targets: Targets, out: Path, total: int) -> None:
+def _keep_what_finished(
+    rows: list[dict[str, Any]],
+    planned: list[tuple[str, Migration]],
+    header: str,
+    targets: Targets,
+    out: Path,
+    total: int,
+) -> None:
     """An interrupted run (its folder created by this run): the table of the candidates measured so far, marked
-    as interrupted, so an hour of measurements is not lost; a folder with no finished candidate is removed."""
+    as interrupted, so an hour of measurements is not lost; a folder with no finished candidate is removed. A
+    candidate whose results document was published just before the interrupt counts as finished too, and a table
+    that cannot be written is said, not claimed."""
+    from bench.judge.candidates_table import candidate_row
+
     if not out.is_dir():
         return
+    listed = {r["name"] for r in rows}
+    for folder, migration in planned:
+        results = out / folder / "results.json"
+        if folder not in listed and results.is_file():
+            with contextlib.suppress(OSError, ValueError):
+                rows.append(candidate_row(folder, json.loads(results.read_text()), migration.to_dict()))
     if not rows:
         shutil.rmtree(out, ignore_errors=True)
         return
-    _publish(rows, f"{header}; INTERRUPTED after {len(rows)} of {total} candidates", targets, out, interrupted=True)
+    try:
+        _publish(rows, f"{header}; INTERRUPTED after {len(rows)} of {total} candidates", targets, out, interrupted=True)
+    except Exception as e:  # the interrupt's last line must not claim a table that is not there
+        keep_on_interrupt(
+            f"the results of the {len(rows)} of {total} candidates finished in {out}/<candidate>/results.json; their "
+            f"table could not be written ({type(e).__name__}: {e})"
+        )
+        return
     keep_on_interrupt(f"the table of the {len(rows)} of {total} candidates finished, marked INTERRUPTED, in {out}")
 
 
